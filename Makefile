@@ -1,0 +1,41 @@
+# seqexpr: `make help` lists the documented commands.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.seqexpr-installed
+DEMO_N ?= 20000
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo report test lab bench clean
+
+help:  ## List the commands
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+venv: $(STAMP)  ## Create .venv and install the pinned dependencies
+
+demo: $(STAMP)  ## Write the demo dataset (DEMO_N sequences) to data/demo/
+	$(PY) -m seqexpr demo --out data/demo --n $(DEMO_N)
+
+report: demo  ## Run every notebook on the demo dataset; HTML reports in reports/demo/
+	$(PY) -m seqexpr run --fasta data/demo/demo.fa --expression data/demo/demo_expression.csv \
+	    --id-column id --target expression --ground-truth data/demo/ground_truth.json --out reports/demo
+
+test: $(STAMP)  ## Run the test suite: pytest for the package, nbval for the notebooks on a small demo
+	$(PY) -m seqexpr.nbtest build/nbval
+	$(PY) -m pytest tests build/nbval --nbval-lax
+
+lab: $(STAMP)  ## Open JupyterLab on notebooks/ with the project's environment as the kernel
+	$(PY) -m ipykernel install --user --name seqexpr --display-name "seqexpr (.venv)"
+	$(VENV)/bin/jupyter lab notebooks/
+
+bench: $(STAMP)  ## Print the speed and memory figures (benchmarks/)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:  ## Remove build outputs (keeps .venv, data/ and reports/)
+	rm -rf build .pytest_cache

@@ -1,0 +1,163 @@
+"""The run folder: the only interface between notebooks.
+
+Each stage reads what earlier stages wrote in one folder and adds its own files. The file
+names live here, once; docs/run_folder.md describes each file's columns and keys.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+# -- file names (relative to the run folder) ---------------------------------------------
+MANIFEST = "manifest.json"
+SEQUENCES = "sequences.parquet"  # 01_load: id, sequence, length, targets, carried columns
+LOAD_INFO = "load.json"  # 01_load: targets, replicate/group/split columns, counts
+DROPPED = "dropped.csv"  # 01_load: id, source, line, reason, detail
+GROUND_TRUTH = "ground_truth.json"  # 01_load copies the demo's ground truth here, if given
+EXPLORE_INFO = "explore.json"  # 02_explore: summary figures and the suggested transform
+KMER_ASSOC = "kmer_associations.csv"  # 02_explore: k-mer, k, effect, p, q
+ONEHOT = "onehot.npy"  # 03_encode: (n, L, 4) uint8, rows in sequences.parquet order
+MASK = "mask.npy"  # 03_encode: (n, L) uint8, 1 = real base, 0 = padding or flank
+TARGETS = "targets.npy"  # 03_encode: (n, T) float32, on the modelled (transformed) scale
+ENCODING = "encoding.json"  # 03_encode: length, padding, unknown, flanks, target transform
+SPLITS = "splits.csv"  # 03_encode: id, split, cluster, has_relative_in_train
+SPLIT_REPORT = "split_report.json"  # 03_encode: method, seed, counts, leakage audit
+MODELS_DIR = "models"  # 04_model: one folder per saved model
+PREDICTIONS = "predictions.csv"  # 04_model: id, split, target, observed, one column per model
+METRICS = "metrics.json"  # 04_model writes "test"; 05_evaluate adds "evaluation"
+HISTORY = "history.csv"  # 04_model: model, seed, epoch, loss, val_loss, lr
+EVALUATION = "evaluation.csv"  # 05_evaluate: one row per model (and group) with intervals
+ATTRIBUTIONS = "attributions.npz"  # 06_patterns
+MOTIFS = "motifs.tsv"  # 06_patterns: one row per discovered motif
+
+
+def project_root() -> Path:
+    """The checkout's root (the folder holding pyproject.toml), or the working directory."""
+    here = Path(__file__).resolve().parent.parent
+    return here if (here / "pyproject.toml").exists() else Path.cwd()
+
+
+def run_path(run_dir: str | os.PathLike, name: str = "") -> Path:
+    """Absolute path of ``name`` inside ``run_dir``."""
+    return (Path(run_dir) / name).resolve() if name else Path(run_dir).resolve()
+
+
+def require(run_dir: str | os.PathLike, *names: str, stage: str = "an earlier notebook") -> None:
+    """Fail with a clear message if a file an earlier stage should have written is missing."""
+    missing = [n for n in names if not (Path(run_dir) / n).exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"run folder {Path(run_dir).resolve()} lacks {', '.join(missing)}: run {stage} "
+            "on this folder first (or `python -m seqexpr run`, which runs every stage in order)."
+        )
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON (NumPy scalars and arrays converted); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=_json_default, allow_nan=True) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def _json_default(o: Any) -> Any:
+    import numpy as np
+
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.bool_):
+        return bool(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    if isinstance(o, (_dt.datetime, _dt.date)):
+        return o.isoformat()
+    raise TypeError(f"cannot write {type(o).__name__} to JSON")
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+# -- manifest ------------------------------------------------------------------------------
+_PACKAGES = (
+    "seqexpr numpy pandas pyarrow scipy biopython scikit-learn matplotlib seaborn tensorflow "
+    "keras papermill nbconvert pyjaspar logomaker memelite"
+).split()
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of the packages whose behaviour shapes a result."""
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_commit(root: str | os.PathLike | None = None) -> str | None:
+    """The checkout's commit (with ``-dirty`` when there are uncommitted changes), if any."""
+    root = Path(root) if root else project_root()
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        if not sha:
+            return None
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root, capture_output=True, text=True, timeout=10,
+        ).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def update_manifest(run_dir: str | os.PathLike, **fields: Any) -> dict:
+    """Merge ``fields`` into the run's manifest.json (nested dicts are merged, not replaced)."""
+    path = Path(run_dir) / MANIFEST
+    manifest = read_json(path) if path.exists() else {}
+    if "created" not in manifest:
+        manifest.update(
+            created=now(), seqexpr_version=package_versions()["seqexpr"],
+            git_commit=git_commit(), packages=package_versions(),
+            keras_backend=os.environ.get("KERAS_BACKEND", "tensorflow"),
+        )
+    _merge(manifest, fields)
+    write_json(path, manifest)
+    return manifest
+
+
+def _merge(into: dict, new: dict) -> None:
+    for k, v in new.items():
+        if isinstance(v, dict) and isinstance(into.get(k), dict):
+            _merge(into[k], v)
+        else:
+            into[k] = v
+
+
+def record_stage(run_dir: str | os.PathLike, stage: str, parameters: dict, **extra: Any) -> dict:
+    """Record a notebook's parameters (and seed) in the manifest; call it in the notebook's
+    first cell after ``parameters``, so a run started by hand in JupyterLab is recorded too."""
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    return update_manifest(
+        run_dir, stages={stage: {"parameters": dict(parameters), "recorded": now(), **extra}}
+    )
