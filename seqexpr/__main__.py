@@ -1,0 +1,132 @@
+"""Command line: ``python -m seqexpr {run,predict,demo}``.
+
+Examples
+--------
+python -m seqexpr demo --out data/demo
+python -m seqexpr run --fasta data/demo/demo.fa --expression data/demo/demo_expression.csv \\
+    --id-column id --target expression --out reports/demo
+python -m seqexpr run --table yeast.csv --sequence-column sequence --target expression \\
+    --split-column split --out reports/yeast
+python -m seqexpr predict --model reports/demo/models/cnn@0 --fasta new.fa --out preds.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+
+def _value(text: str):
+    """A -p value: JSON when it parses (numbers, lists, null, true), else the plain string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m seqexpr", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run the notebooks in order and write HTML reports",
+                       description="Run every notebook (load, explore, encode, model, evaluate, "
+                       "patterns) on one dataset; reports and files go to --out.")
+    src = r.add_argument_group("input (a FASTA plus a table, or one table with sequences)")
+    src.add_argument("--fasta", help="FASTA of sequences (plain or .gz)")
+    src.add_argument("--expression", help="expression table (CSV, TSV or Parquet) joined on --id-column")
+    src.add_argument("--table", help="one table holding ids, sequences and targets")
+    src.add_argument("--id-column", default="id", help="id column of the table (default: id)")
+    src.add_argument("--sequence-column", default="sequence",
+                     help="sequence column of --table (default: sequence)")
+    src.add_argument("--target", nargs="+", required=True,
+                     help="target column(s); several give a multi-task model")
+    src.add_argument("--replicate-columns", nargs="*", default=None,
+                     help="replicate measurement columns (default: columns named like *rep*)")
+    src.add_argument("--group-column", help="a grouping column (chromosome, library, species)")
+    src.add_argument("--split-column", help="a column that fixes train/valid/test or folds")
+    src.add_argument("--rna", action="store_true", help="accept U as T")
+    src.add_argument("--ground-truth", help="ground_truth.json of a demo dataset")
+    r.add_argument("--out", required=True, help="run folder, e.g. reports/NAME")
+    r.add_argument("--seed", type=int, default=0, help="seed for splits and training (default 0)")
+    r.add_argument("--preset", default="default", choices=["default", "quick"],
+                   help="quick: tiny models and few sequences, for smoke runs")
+    r.add_argument("--only", nargs="+", metavar="NOTEBOOK",
+                   help="run only these notebooks (e.g. 01_load 02_explore)")
+    r.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                   help="any notebook parameter, e.g. -p epochs 20 -p deep_models '[\"cnn\"]'")
+
+    pr = sub.add_parser("predict", help="score new sequences with a saved model folder")
+    pr.add_argument("--model", required=True, help="a model folder, e.g. reports/demo/models/cnn@0")
+    pr.add_argument("--fasta", required=True, help="FASTA of sequences to score")
+    pr.add_argument("--out", required=True, help="CSV to write (id, predictions)")
+
+    d = sub.add_parser("demo", help="write the built-in demo dataset")
+    d.add_argument("--out", default="data/demo", help="folder (default data/demo)")
+    d.add_argument("--n", type=int, default=20000, help="number of sequences (default 20000)")
+    d.add_argument("--length", type=int, default=200, help="sequence length in nt (default 200)")
+    d.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def run_parameters(args: argparse.Namespace) -> dict:
+    """Map ``run`` arguments onto notebook parameters."""
+    if not args.table and not (args.fasta and args.expression):
+        raise SystemExit("seqexpr run: give --fasta and --expression, or --table")
+    if args.table and (args.fasta or args.expression):
+        raise SystemExit("seqexpr run: give either --table or --fasta/--expression, not both")
+    params = {
+        "fasta": str(Path(args.fasta).resolve()) if args.fasta else None,
+        "expression": str(Path(args.expression).resolve()) if args.expression else None,
+        "table": str(Path(args.table).resolve()) if args.table else None,
+        "id_column": args.id_column,
+        "sequence_column": args.sequence_column,
+        "target": args.target[0] if len(args.target) == 1 else list(args.target),
+        "replicate_columns": args.replicate_columns,
+        "group_column": args.group_column,
+        "split_column": args.split_column,
+        "rna": args.rna,
+        "ground_truth": str(Path(args.ground_truth).resolve()) if args.ground_truth else None,
+        "seed": args.seed,
+        "demo_if_missing": False,
+    }
+    for key, value in args.param:
+        params[key] = _value(value)
+    return params
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        from seqexpr import demo
+
+        paths = demo.write_demo(args.out, n=args.n, length=args.length, seed=args.seed)
+        for key, path in paths.items():
+            print(f"{key:>12}: {path}")
+        return 0
+    if args.command == "predict":
+        from seqexpr import bundle
+
+        bundle.predict_fasta(args.model, args.fasta, args.out)
+        return 0
+    from seqexpr import pipeline
+
+    params = run_parameters(args)
+    command = "python -m seqexpr " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    try:
+        results = pipeline.run(params, args.out, preset=args.preset,
+                               notebooks=args.only or pipeline.NOTEBOOKS, command=command)
+    except pipeline.PipelineError as exc:
+        print(f"seqexpr run: {exc}", file=sys.stderr)
+        return 1
+    total = sum(r.seconds for r in results)
+    print(f"done in {total:.0f} s; reports in {Path(args.out).resolve()}:")
+    for r in results:
+        print(f"  {r.html.name}  ({r.seconds:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

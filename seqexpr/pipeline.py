@@ -1,0 +1,201 @@
+"""Run the numbered notebooks in order with papermill and turn each into an HTML report.
+
+Each notebook declares its own parameters (a cell tagged ``parameters``); the pipeline passes
+each one only the parameters it declares, so one flat dictionary (``run_dir``, ``seed``,
+``fasta``, ``epochs``, ...) serves the whole run.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from seqexpr import runfolder
+
+NOTEBOOKS = ("01_load", "02_explore", "03_encode", "04_model", "05_evaluate", "06_patterns")
+
+# Parameter sets that trade accuracy for speed. "quick" is for tests and smoke runs on a
+# small demo (a few hundred sequences): every notebook finishes in well under a minute.
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "quick": {
+        # 02_explore
+        "kmer_sizes": [4, 5],
+        "top_kmers": 15,
+        "max_points": 5000,
+        # 04_model
+        "n_seeds": 2,
+        "deep_models": ["cnn"],
+        "epochs": 3,
+        "batch_size": 64,
+        "filters": 32,
+        "patience": 2,
+        "baselines": ["ridge_kmer", "gbm_kmer"],
+        "kmer_ks": [2, 3, 4],
+        # 05_evaluate
+        "n_bootstrap": 200,
+        # 06_patterns
+        "n_sequences": 40,
+        "n_logos": 2,
+        "n_background": 10,
+        "max_motifs": 5,
+        "top_motifs": 5,
+    },
+}
+
+
+class PipelineError(RuntimeError):
+    """A notebook failed; the message names the notebook, the cell and the error."""
+
+
+@dataclass
+class StageResult:
+    name: str
+    notebook: Path
+    html: Path
+    seconds: float
+    status: str
+
+
+def notebooks_dir() -> Path:
+    return runfolder.project_root() / "notebooks"
+
+
+def declared_parameters(notebook: str | Path) -> dict[str, Any]:
+    """The parameters a notebook declares, with their default values (papermill's reading)."""
+    import papermill
+
+    info = papermill.inspect_notebook(str(notebook))
+    return {name: spec.get("default") for name, spec in info.items()}
+
+
+def parameters_for(notebook: str | Path, parameters: dict[str, Any]) -> dict[str, Any]:
+    """The subset of ``parameters`` that ``notebook`` declares."""
+    declared = declared_parameters(notebook)
+    return {k: v for k, v in parameters.items() if k in declared}
+
+
+def run(
+    parameters: dict[str, Any],
+    out: str | Path,
+    *,
+    notebooks: Iterable[str] = NOTEBOOKS,
+    preset: str = "default",
+    source_dir: str | Path | None = None,
+    kernel_name: str = "python3",
+    progress: bool = True,
+    command: str | None = None,
+) -> list[StageResult]:
+    """Execute ``notebooks`` in order on one run folder, writing NN.ipynb and NN.html for each.
+
+    Parameters
+    ----------
+    parameters : dict
+        Flat parameter dictionary; each notebook receives the keys it declares. ``run_dir``
+        is set to ``out`` (absolute).
+    out : path
+        The run folder; created if missing.
+    notebooks : iterable of str
+        Notebook names (without ``.ipynb``) to run, in order.
+    preset : {"default", "quick"}
+        Parameter values applied first, then overridden by ``parameters``.
+    source_dir : path, optional
+        Where the notebooks live; ``notebooks/`` of the checkout by default.
+
+    Raises
+    ------
+    PipelineError
+        When a notebook fails. Its executed notebook and partial HTML are still written.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    source_dir = Path(source_dir) if source_dir else notebooks_dir()
+    names = list(notebooks)
+    missing = [n for n in names if not (source_dir / f"{n}.ipynb").exists()]
+    if missing:
+        raise FileNotFoundError(f"no notebook {', '.join(missing)} in {source_dir}")
+
+    merged = {**PRESETS[preset], **parameters, "run_dir": str(out)}
+    started = time.time()
+    runfolder.update_manifest(
+        out,
+        pipeline={
+            "command": command or " ".join(sys.argv),
+            "preset": preset,
+            "parameters": merged,
+            "notebooks": names,
+            "started": runfolder.now(),
+            "status": "running",
+        },
+    )
+    results: list[StageResult] = []
+    for i, name in enumerate(names, 1):
+        src = source_dir / f"{name}.ipynb"
+        dst = out / f"{name}.ipynb"
+        html = out / f"{name}.html"
+        params = parameters_for(src, merged)
+        if progress:
+            print(f"[{i}/{len(names)}] {name}: running …", flush=True)
+        t0 = time.time()
+        t_start = runfolder.now()
+        error: Exception | None = None
+        try:
+            papermill.execute_notebook(
+                str(src), str(dst), parameters=params, cwd=str(source_dir),
+                kernel_name=kernel_name, progress_bar=progress, log_output=False,
+            )
+        except PapermillExecutionError as exc:
+            error = exc
+        seconds = time.time() - t0
+        status = "failed" if error else "ok"
+        if dst.exists():
+            write_html(dst, html)
+        runfolder.update_manifest(
+            out,
+            stages={name: {"parameters": params, "started": t_start, "finished": runfolder.now(),
+                           "duration_s": round(seconds, 2), "status": status}},
+        )
+        results.append(StageResult(name, dst, html, seconds, status))
+        if error is not None:
+            runfolder.update_manifest(out, pipeline={
+                "status": f"failed in {name}", "finished": runfolder.now(),
+                "duration_s": round(time.time() - started, 2)})
+            raise PipelineError(_describe_failure(name, error, dst, html)) from None
+        if progress:
+            print(f"[{i}/{len(names)}] {name}: done in {seconds:.1f} s -> {html}", flush=True)
+    runfolder.update_manifest(out, pipeline={
+        "status": "ok", "finished": runfolder.now(), "duration_s": round(time.time() - started, 2)})
+    return results
+
+
+def _describe_failure(name: str, error: Exception, notebook: Path, html: Path) -> str:
+    index = getattr(error, "cell_index", None)
+    ename = getattr(error, "ename", type(error).__name__)
+    evalue = getattr(error, "evalue", str(error))
+    source = (getattr(error, "source", "") or "").strip().splitlines()
+    first = f" `{source[0][:80]}`" if source else ""
+    where = f"cell {index + 1}" if isinstance(index, int) else "a cell"
+    return (
+        f"notebook {name} failed in {where}{first}: {ename}: {evalue}\n"
+        f"  executed notebook: {notebook}\n  partial report:    {html}"
+    )
+
+
+def write_html(notebook: str | Path, html: str | Path) -> Path:
+    """Convert an executed notebook into a self-contained HTML report (images embedded)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    exporter = HTMLExporter()
+    body, _ = exporter.from_notebook_node(nb)
+    Path(html).write_text(body, encoding="utf-8")
+    return Path(html)

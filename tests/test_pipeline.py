@@ -1,0 +1,86 @@
+"""The papermill driver: parameters reach the notebooks that declare them, a failing notebook
+stops the run naming its cell and error, and reports and the manifest are written."""
+
+import json
+
+import nbformat
+import pytest
+
+from seqexpr import pipeline
+from seqexpr.__main__ import build_parser, run_parameters
+
+
+def _notebook(path, parameters_src, *cells):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    p = nbformat.v4.new_code_cell(parameters_src)
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [p] + [nbformat.v4.new_code_cell(c) for c in cells]
+    nbformat.write(nb, str(path))
+
+
+@pytest.fixture()
+def nbdir(tmp_path):
+    d = tmp_path / "nb"
+    d.mkdir()
+    _notebook(d / "01_a.ipynb", 'run_dir = "x"\nalpha = 1',
+              "import pathlib\npathlib.Path(run_dir, 'a.txt').write_text(str(alpha))")
+    _notebook(d / "02_b.ipynb", 'run_dir = "x"\nbeta = 2',
+              "print('before the failure')",
+              "raise ValueError(f'beta was {beta}')")
+    _notebook(d / "03_c.ipynb", 'run_dir = "x"', "open(run_dir + '/c.txt', 'w').write('c')")
+    return d
+
+
+def test_parameters_reach_only_the_notebooks_that_declare_them(nbdir, tmp_path):
+    out = tmp_path / "run"
+    res = pipeline.run({"alpha": 41, "beta": 5, "gamma": 3}, out, notebooks=["01_a"],
+                       source_dir=nbdir, progress=False)
+    assert (out / "a.txt").read_text() == "41"
+    assert res[0].status == "ok" and (out / "01_a.html").exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["stages"]["01_a"]["parameters"] == {"alpha": 41, "run_dir": str(out)}
+    assert manifest["pipeline"]["status"] == "ok"
+    assert manifest["packages"]["numpy"]
+    assert manifest["stages"]["01_a"]["duration_s"] >= 0
+
+
+def test_failing_notebook_stops_the_run_and_names_cell_and_error(nbdir, tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(pipeline.PipelineError) as err:
+        pipeline.run({"beta": 7}, out, notebooks=["01_a", "02_b", "03_c"], source_dir=nbdir,
+                     progress=False)
+    msg = str(err.value)
+    assert "02_b" in msg and "cell 4" in msg  # the injected parameters cell counts and "ValueError" in msg and "beta was 7" in msg
+    html = (out / "02_b.html").read_text()
+    assert "before the failure" in html  # the partial report keeps what ran
+    assert not (out / "c.txt").exists() and not (out / "03_c.html").exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["stages"]["02_b"]["status"] == "failed"
+    assert manifest["pipeline"]["status"] == "failed in 02_b"
+
+
+def test_unknown_preset_and_missing_notebook_are_refused(nbdir, tmp_path):
+    with pytest.raises(ValueError, match="unknown preset"):
+        pipeline.run({}, tmp_path / "r", source_dir=nbdir, preset="huge")
+    with pytest.raises(FileNotFoundError, match="09_x"):
+        pipeline.run({}, tmp_path / "r", source_dir=nbdir, notebooks=["09_x"])
+
+
+def test_cli_maps_both_input_forms_onto_parameters(tmp_path):
+    args = build_parser().parse_args(
+        ["run", "--fasta", "a.fa", "--expression", "t.csv", "--target", "y1", "y2",
+         "--out", str(tmp_path), "-p", "epochs", "5", "-p", "deep_models", '["cnn"]'])
+    p = run_parameters(args)
+    assert p["fasta"].endswith("a.fa") and p["table"] is None
+    assert p["target"] == ["y1", "y2"] and p["epochs"] == 5 and p["deep_models"] == ["cnn"]
+    args = build_parser().parse_args(
+        ["run", "--table", "t.csv", "--sequence-column", "seq", "--target", "y",
+         "--split-column", "split", "--out", str(tmp_path)])
+    p = run_parameters(args)
+    assert p["table"].endswith("t.csv") and p["sequence_column"] == "seq"
+    assert p["target"] == "y" and p["split_column"] == "split"
+    with pytest.raises(SystemExit):
+        run_parameters(build_parser().parse_args(
+            ["run", "--fasta", "a.fa", "--target", "y", "--out", str(tmp_path)]))
