@@ -1,0 +1,426 @@
+"""Explore: the numbers a scientist looks at before any model.
+
+Counts and lengths, base composition along the sequence, GC and N content, the target's
+distribution and a suggested transform, replicate agreement (which bounds any model), exact
+and near duplicates, and the k-mers most associated with expression. Every function here
+returns numbers (dicts, arrays, DataFrames); the figures live in ``seqexpr.plots_explore``.
+``explore`` runs them all on a run folder's data and ``write_outputs`` saves ``explore.json``
+and ``kmer_associations.csv`` (docs/run_folder.md).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from seqexpr import runfolder, transforms
+from seqexpr.duplicates import common_flanks, exact_duplicates, near_duplicates, relatives
+from seqexpr.kmers import _encode_flat, _padded_codes, kmer_features
+
+__all__ = [
+    "read_run", "gc_content", "n_content", "base_composition", "common_flanks",
+    "target_summary", "suggest_transform", "modelled_scale", "gc_association",
+    "scaled_replicates", "replicate_agreement", "exact_duplicates", "near_duplicates", "relatives", "kmer_associations",
+    "top_kmers", "planted_motif_hits", "explore", "write_outputs",
+]
+_COMP = str.maketrans("ACGTacgtNn", "TGCAtgcaNn")
+
+
+def read_run(run_dir: str | os.PathLike) -> tuple[pd.DataFrame, dict]:
+    """The table 01_load wrote (``sequences.parquet``) and its description (``load.json``)."""
+    runfolder.require(run_dir, runfolder.SEQUENCES, runfolder.LOAD_INFO, stage="01_load")
+    df = pd.read_parquet(runfolder.run_path(run_dir, runfolder.SEQUENCES))
+    info = runfolder.read_json(runfolder.run_path(run_dir, runfolder.LOAD_INFO))
+    missing = [c for c in info.get("targets", []) + info.get("replicates", []) if c not in df]
+    if missing:
+        raise KeyError(f"load.json names columns {missing} that sequences.parquet lacks; "
+                       "rerun 01_load on this run folder.")
+    return df, info
+
+
+# -- composition -----------------------------------------------------------------------------
+def gc_content(seqs) -> np.ndarray:
+    """GC fraction of each sequence among its A/C/G/T bases: (n,) float64 (NaN if none)."""
+    codes, starts = _encode_flat(seqs)
+    cs = np.concatenate([[0], np.cumsum((codes == 1) | (codes == 2))])
+    acgt = np.concatenate([[0], np.cumsum(codes < 4)])
+    gc = cs[starts[1:]] - cs[starts[:-1]]
+    tot = acgt[starts[1:]] - acgt[starts[:-1]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(tot > 0, gc / np.maximum(tot, 1), np.nan)
+
+
+def n_content(seqs) -> np.ndarray:
+    """Fraction of each sequence's positions that are N or another non-ACGT code: (n,) float64."""
+    codes, starts = _encode_flat(seqs)
+    bad = np.concatenate([[0], np.cumsum(codes == 4)])  # separators count, removed below
+    lengths = np.diff(starts) - 1
+    n_bad = bad[starts[1:]] - bad[starts[:-1]] - 1
+    return np.where(lengths > 0, n_bad / np.maximum(lengths, 1), 0.0)
+
+
+def base_composition(seqs, *, max_length: int | None = None) -> pd.DataFrame:
+    """Fraction of A, C, G, T and N (other) at each position, sequences aligned on the left.
+
+    Returns
+    -------
+    DataFrame, one row per position (0-based, nt)
+        Columns ``A, C, G, T, N`` (fractions among sequences long enough to reach that
+        position) and ``n`` (how many sequences reach it).
+    """
+    codes = _padded_codes(seqs, max_length)
+    counts = np.stack([(codes == c).sum(axis=0) for c in range(5)], axis=1).astype(float)
+    n = counts.sum(axis=1)
+    frac = counts / np.maximum(n, 1)[:, None]
+    out = pd.DataFrame(frac, columns=list("ACGTN"))
+    out["n"] = n.astype(int)
+    out.index.name = "position"
+    return out
+
+
+# -- the target ------------------------------------------------------------------------------
+def target_summary(y) -> dict:
+    """n, missing, min, median, mean, max, sd, skewness and zeros of one target."""
+    y = np.asarray(y, dtype=np.float64)
+    v = y[np.isfinite(y)]
+    if v.size == 0:
+        return {"n": 0, "missing": int(y.size)}
+    return {"n": int(v.size), "missing": int(y.size - v.size), "min": float(v.min()),
+            "median": float(np.median(v)), "mean": float(v.mean()), "max": float(v.max()),
+            "sd": float(v.std(ddof=1)) if v.size > 1 else 0.0,
+            "skewness": float(stats.skew(v)) if v.size > 2 else 0.0,
+            "zeros": int((v == 0).sum()), "negative": int((v < 0).sum())}
+
+
+def suggest_transform(y, *, skew_threshold: float = 1.0, ratio_threshold: float = 20.0,
+                      outlier_z: float = 6.0) -> tuple[str, str]:
+    """Suggest how to transform a target before modelling it.
+
+    Rules, in order: strictly positive, skewed (skewness > ``skew_threshold``) and spanning
+    a wide range (max/min > ``ratio_threshold``) -> ``"log"``; non-negative with zeros and
+    skewed -> ``"log1p"``; heavy outliers otherwise (more than 0.1 % of values beyond
+    ``outlier_z`` robust SDs from the median, or |skewness| > 2) -> ``"rank"``; else ``"none"``.
+
+    Parameters
+    ----------
+    y : (n,) float
+        Measured target; NaN values are ignored.
+
+    Returns
+    -------
+    name : str
+        ``"none"``, ``"log"``, ``"log1p"`` or ``"rank"``.
+    reason : str
+        One plain sentence saying why.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    v = y[np.isfinite(y)]
+    if v.size < 3 or np.ptp(v) == 0:
+        return "none", f"Only {v.size} distinct finite values to judge from, so none is applied."
+    skew = float(stats.skew(v))
+    lo, hi = float(v.min()), float(v.max())
+    if lo > 0 and skew > skew_threshold and hi / lo > ratio_threshold:
+        after = float(stats.skew(np.log(v)))
+        return "log", (f"Values are all positive, right-skewed (skewness {skew:.2f}) and span "
+                       f"a {hi / lo:.0f}-fold range, so a log makes them closer to symmetric "
+                       f"(skewness {after:.2f} after).")
+    if lo >= 0 and (v == 0).any() and skew > skew_threshold:
+        return "log1p", (f"Values are non-negative with {(v == 0).sum()} zeros and right-skewed "
+                         f"(skewness {skew:.2f}), so log(1 + y) compresses the tail and keeps "
+                         "the zeros finite.")
+    med = np.median(v)
+    mad = 1.4826 * np.median(np.abs(v - med))
+    z = np.abs(v - med) / mad if mad > 0 else np.zeros_like(v)
+    frac_out = float((z > outlier_z).mean())
+    if frac_out > 0.001 or abs(skew) > 2:
+        return "rank", (f"{frac_out:.1%} of values lie beyond {outlier_z:g} robust SDs "
+                        f"(skewness {skew:.2f}) and a log does not apply, so normal scores of "
+                        "ranks keep outliers from dominating the loss.")
+    return "none", (f"Values are roughly symmetric (skewness {skew:.2f}) without heavy "
+                    "outliers, so they can be modelled as they are.")
+
+
+def modelled_scale(y, name: str) -> np.ndarray:
+    """``y`` on the scale a model would see after transform ``name``: (n,) float64."""
+    y = np.asarray(y, dtype=np.float64)
+    return transforms.apply(transforms.fit(name, y), y)
+
+
+def gc_association(gc, y) -> dict:
+    """Spearman correlation of GC fraction with the target, and the least-squares slope."""
+    ok = np.isfinite(gc) & np.isfinite(y)
+    if ok.sum() < 3 or np.ptp(gc[ok]) == 0:
+        return {"spearman": None, "p": None, "slope": None, "n": int(ok.sum())}
+    rho, p = stats.spearmanr(gc[ok], y[ok])
+    slope = np.polyfit(gc[ok], y[ok], 1)[0]
+    return {"spearman": float(rho), "p": float(p), "slope": float(slope), "n": int(ok.sum())}
+
+
+# -- replicates ------------------------------------------------------------------------------
+def scaled_replicates(df: pd.DataFrame, replicates, *, transform: str = "none"):
+    """Replicate columns on the modelled scale: ((n, R) float64, the transform used).
+
+    Each column gets ``transform`` fitted to itself; when one cannot take it (a log of
+    negative values) all stay untransformed and the name returned is ``"none"``.
+    """
+    vals = df[list(replicates)].to_numpy(dtype=np.float64)
+    try:
+        return np.column_stack([modelled_scale(v, transform) for v in vals.T]), transform
+    except ValueError:
+        return vals, "none"
+
+
+def replicate_agreement(df: pd.DataFrame, replicates, *, transform: str = "none") -> dict | None:
+    """Pairwise agreement between replicate columns, and the ceiling it puts on any model.
+
+    Pearson is computed on the modelled scale (``transform``, falling back to untransformed
+    when a replicate column cannot take it), Spearman on ranks. With k replicates of mean
+    pairwise Pearson r, the mean of the replicates has reliability k r / (1 + (k - 1) r)
+    (Spearman-Brown) and no model can correlate with it better than its square root.
+
+    Returns
+    -------
+    dict or None
+        ``pairs`` (list of {a, b, pearson, spearman, n}), ``scale``, ``mean_pearson``,
+        ``mean_spearman``, ``ceiling_pearson``, ``note``; None with fewer than 2 replicates.
+    """
+    replicates = list(replicates or [])
+    if len(replicates) < 2:
+        return None
+    vals = df[replicates].to_numpy(dtype=np.float64)
+    scaled, scale = scaled_replicates(df, replicates, transform=transform)
+    pairs = []
+    for a, b in combinations(range(len(replicates)), 2):
+        ok = np.isfinite(scaled[:, a]) & np.isfinite(scaled[:, b])
+        r = stats.pearsonr(scaled[ok, a], scaled[ok, b])[0] if ok.sum() > 2 else np.nan
+        s = stats.spearmanr(vals[ok, a], vals[ok, b])[0] if ok.sum() > 2 else np.nan
+        pairs.append({"a": replicates[a], "b": replicates[b], "pearson": float(r),
+                      "spearman": float(s), "n": int(ok.sum())})
+    k = len(replicates)
+    r_bar = float(np.nanmean([p["pearson"] for p in pairs]))
+    rel = k * r_bar / (1 + (k - 1) * r_bar) if r_bar > 0 else 0.0
+    return {"pairs": pairs, "scale": scale, "mean_pearson": r_bar,
+            "mean_spearman": float(np.nanmean([p["spearman"] for p in pairs])),
+            "ceiling_pearson": float(np.sqrt(rel)),
+            "note": (f"Replicates agree at mean Pearson {r_bar:.3f}; a model predicting the "
+                     f"mean of {k} replicates cannot exceed Pearson ~{np.sqrt(rel):.3f} "
+                     "(Spearman-Brown), so judge test scores against that, not against 1.")}
+
+
+# -- k-mer associations ----------------------------------------------------------------------
+def kmer_associations(seqs, y, *, ks=(4, 5, 6), canonical: bool = True, min_count: int = 10,
+                      test: str = "welch") -> pd.DataFrame:
+    """Test every k-mer's presence against the target, all k-mers at once.
+
+    For each k-mer, sequences are split into those holding it (at least once) and those not;
+    ``effect`` is the mean target with minus without. ``test="welch"`` gives Welch's t-test,
+    ``"mannwhitney"`` the Mann-Whitney U test through ranks (normal approximation, tie
+    corrected). p-values are adjusted over all tested k-mers with Benjamini-Hochberg.
+
+    Parameters
+    ----------
+    seqs : sequence of str
+        DNA sequences, any lengths.
+    y : (n,) float
+        Target on the modelled (transformed) scale; NaN rows are left out.
+    ks : sequence of int
+        k-mer sizes (4 to 6 is the useful range on a few thousand sequences).
+    canonical : bool
+        Merge each k-mer with its reverse complement.
+    min_count : int
+        Test only k-mers present in, and absent from, at least this many sequences.
+
+    Returns
+    -------
+    DataFrame
+        ``kmer, k, n_with, mean_with, mean_without, effect, statistic, p, q``, sorted by p.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    ok = np.isfinite(y)
+    seqs = [s for s, keep in zip(seqs, ok) if keep]
+    y = y[ok]
+    n = y.size
+    if n < 2 * min_count:
+        raise ValueError(f"only {n} sequences with a finite target; k-mer tests need at least "
+                         f"{2 * min_count} (lower min_count for tiny data).")
+    x, names = kmer_features(seqs, ks, canonical=canonical)
+    x.data[:] = 1.0  # presence/absence
+    xt = x.T.tocsr()
+    n1 = np.asarray(x.sum(axis=0)).ravel()
+    keep = (n1 >= min_count) & (n - n1 >= min_count)
+    xt, n1 = xt[keep], n1[keep]
+    kept_names = np.asarray(names)[keep]
+    n0 = n - n1
+    yc = y - y.mean()  # centred: sums of squares without cancellation
+    s1 = xt @ yc
+    m1, m0 = s1 / n1, (yc.sum() - s1) / n0
+    if test == "welch":
+        ss1 = xt @ (yc * yc)
+        v1 = np.maximum(ss1 - n1 * m1**2, 0) / np.maximum(n1 - 1, 1)
+        v0 = np.maximum((yc * yc).sum() - ss1 - n0 * m0**2, 0) / np.maximum(n0 - 1, 1)
+        se2 = v1 / n1 + v0 / n0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stat = (m1 - m0) / np.sqrt(se2)
+            df = se2**2 / ((v1 / n1) ** 2 / np.maximum(n1 - 1, 1)
+                           + (v0 / n0) ** 2 / np.maximum(n0 - 1, 1))
+        p = 2 * stats.t.sf(np.abs(stat), np.where(np.isfinite(df), df, 1))
+    elif test == "mannwhitney":
+        r = stats.rankdata(y)
+        u = xt @ r - n1 * (n1 + 1) / 2
+        _, tie = np.unique(y, return_counts=True)
+        var = n1 * n0 / 12 * ((n + 1) - (tie**3 - tie).sum() / (n * (n - 1)))
+        stat = (u - n1 * n0 / 2) / np.sqrt(var)
+        p = 2 * stats.norm.sf(np.abs(stat))
+    else:
+        raise ValueError(f"test={test!r}: choose 'welch' or 'mannwhitney'.")
+    p = np.where(np.isfinite(p), p, 1.0)
+    out = pd.DataFrame({
+        "kmer": kept_names, "k": [len(s.replace(".", "")) for s in kept_names],
+        "n_with": n1.astype(int), "mean_with": m1 + y.mean(), "mean_without": m0 + y.mean(),
+        "effect": m1 - m0, "statistic": stat, "p": p,
+        "q": stats.false_discovery_control(p) if p.size else p,
+    })
+    return out.sort_values(["p", "effect"], key=lambda c: c if c.name == "p" else -c.abs(),
+                           ignore_index=True)
+
+
+def top_kmers(assoc: pd.DataFrame, n: int = 25, *, alpha: float = 0.05) -> pd.DataFrame:
+    """The ``n`` most significant k-mers (q < ``alpha``), largest effects first among ties."""
+    sig = assoc[assoc["q"] < alpha]
+    return sig.sort_values(["q", "effect"], key=lambda c: c if c.name == "q" else -c.abs()
+                           ).head(n).reset_index(drop=True)
+
+
+_IUPAC = {"A": "A", "C": "C", "G": "G", "T": "T", "R": "[AG]", "Y": "[CT]", "S": "[CG]",
+          "W": "[AT]", "K": "[GT]", "M": "[AC]", "B": "[CGT]", "D": "[AGT]", "H": "[ACT]",
+          "V": "[ACG]", "N": "[ACGT]"}
+
+
+def planted_motif_hits(assoc: pd.DataFrame, ground_truth: dict, *, top: int = 25) -> pd.DataFrame:
+    """For each planted motif (demo ground truth), the best-ranked k-mer found inside it.
+
+    A k-mer matches a motif when it fits inside the motif's IUPAC consensus on either strand.
+
+    Returns
+    -------
+    DataFrame, one row per motif
+        ``motif, role, planted_effect, consensus, kmer, rank`` (1-based, in ``assoc`` order),
+        ``effect, q, in_top`` (rank <= ``top``); kmer empty when none matches.
+    """
+    rows = []
+    kmers = assoc["kmer"].str.replace(".", "N", regex=False).tolist()
+    for m in ground_truth.get("motifs", []):
+        cons = m["consensus"].upper()
+        pats = [re.compile("".join(_IUPAC.get(c, "[ACGT]") for c in s))
+                for s in (cons, _revcomp(cons))]
+        hit = next((i for i, km in enumerate(kmers)
+                    if any(_fits(km, pat) for pat in pats)), None)
+        row = {"motif": m["name"], "role": m.get("role"), "planted_effect": m.get("effect"),
+               "consensus": cons, "kmer": "", "rank": None, "effect": np.nan, "q": np.nan,
+               "in_top": False}
+        if hit is not None:
+            row.update(kmer=assoc["kmer"].iloc[hit], rank=hit + 1,
+                       effect=float(assoc["effect"].iloc[hit]), q=float(assoc["q"].iloc[hit]),
+                       in_top=hit < top)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _revcomp(s: str) -> str:
+    return s.translate(_COMP)[::-1]
+
+
+def _fits(kmer: str, consensus_pattern: re.Pattern) -> bool:
+    """Whether ``kmer`` lines up with some window of the consensus (IUPAC classes allowed)."""
+    cons = consensus_pattern.pattern
+    classes = re.findall(r"\[[A-Z]+\]|[A-Z]", cons)
+    w = len(kmer)
+    for s in range(len(classes) - w + 1):
+        if all(b == "N" or b in c for b, c in zip(kmer, classes[s : s + w])):
+            return True
+    return False
+
+
+# -- the whole stage -------------------------------------------------------------------------
+def explore(df: pd.DataFrame, info: dict, *, kmer_sizes=(4, 5, 6), canonical: bool = True,
+            min_count: int = 10, test: str = "welch", near_max_mismatches: int | None = None,
+            relative_k: int = 20, relative_max_fraction: float = 0.05) -> dict:
+    """Compute every explore figure for a run's table (``read_run``'s output).
+
+    Returns
+    -------
+    dict
+        ``summary`` (JSON-able; what ``explore.json`` holds), ``gc`` and ``n_content``
+        ((n,) float64), ``modelled`` ({target: (n,) float64}), ``duplicates`` (DataFrame),
+        ``near_groups`` and ``relative_groups`` ((n,) int64), ``associations`` (DataFrame, all targets).
+    """
+    seqs = df["sequence"].tolist()
+    targets = list(info.get("targets", []))
+    gc, nfrac = gc_content(seqs), n_content(seqs)
+    lengths = df["length"].to_numpy() if "length" in df else np.array([len(s) for s in seqs])
+    dups = exact_duplicates(seqs)
+    near_groups, near_info = near_duplicates(seqs, max_mismatches=near_max_mismatches)
+    rel_groups, rel_info = relatives(seqs, k=relative_k, max_fraction=relative_max_fraction)
+    modelled, suggested, tsum, gc_assoc, tables = {}, {}, {}, {}, []
+    for t in targets:
+        y = df[t].to_numpy(dtype=np.float64)
+        name, reason = suggest_transform(y)
+        suggested[t] = {"name": name, "reason": reason}
+        tsum[t] = target_summary(y)
+        modelled[t] = modelled_scale(y, name)
+        gc_assoc[t] = gc_association(gc, modelled[t])
+        a = kmer_associations(seqs, modelled[t], ks=kmer_sizes, canonical=canonical,
+                              min_count=min_count, test=test)
+        tables.append(a.assign(target=t))
+    assoc = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    first = targets[0] if targets else None
+    rep = replicate_agreement(df, info.get("replicates"),
+                              transform=suggested[first]["name"] if first else "none")
+    summary = {
+        "n": int(len(df)),
+        "lengths": {"min": int(lengths.min()), "median": float(np.median(lengths)),
+                    "max": int(lengths.max()), "distinct": int(np.unique(lengths).size)},
+        "gc": {"mean": float(np.nanmean(gc)), "sd": float(np.nanstd(gc)),
+               "min": float(np.nanmin(gc)), "max": float(np.nanmax(gc)),
+               "vs_target": gc_assoc},
+        "n_content": {"sequences_with_n": int((nfrac > 0).sum()),
+                      "fraction_of_bases": float(np.average(nfrac, weights=lengths))
+                      if lengths.sum() else 0.0, "max_fraction": float(nfrac.max())},
+        "targets": tsum,
+        "suggested_transform": suggested,
+        "replicate_agreement": rep,
+        "duplicates": {"exact": int((dups["exact_group"] >= 0).sum()),
+                       "exact_groups": int(dups.loc[dups["exact_group"] >= 0,
+                                                    "exact_group"].nunique()),
+                       "reverse_complement": int((dups["rc_group"] >= 0).sum()),
+                       "near": near_info["with_near_duplicate"],
+                       **{f"near_{k}": v for k, v in near_info.items()
+                          if k != "with_near_duplicate"},
+                       "relatives": rel_info["with_relative"],
+                       **{f"relatives_{k}": v for k, v in rel_info.items()
+                          if k != "with_relative"}},
+        "common_flanks": common_flanks(seqs),
+        "kmers": {"sizes": list(kmer_sizes), "canonical": canonical, "test": test,
+                  "min_count": min_count, "tested": int(len(assoc) // max(len(targets), 1)),
+                  "significant_q05": {t: int(((assoc["target"] == t) & (assoc["q"] < 0.05)).sum())
+                                      for t in targets}},
+    }
+    return {"summary": summary, "gc": gc, "n_content": nfrac, "lengths": lengths,
+            "modelled": modelled, "duplicates": dups, "near_groups": near_groups,
+            "relative_groups": rel_groups,
+            "associations": assoc}
+
+
+def write_outputs(run_dir: str | os.PathLike, results: dict) -> dict:
+    """Write ``explore.json`` and ``kmer_associations.csv``; returns their paths."""
+    js = runfolder.write_json(runfolder.run_path(run_dir, runfolder.EXPLORE_INFO),
+                              results["summary"])
+    cols = ["kmer", "k", "n_with", "effect", "p", "q", "target"]
+    csv = runfolder.run_path(run_dir, runfolder.KMER_ASSOC)
+    results["associations"].reindex(columns=cols).to_csv(csv, index=False)
+    return {"explore": js, "kmer_associations": csv}

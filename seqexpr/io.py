@@ -1,0 +1,357 @@
+"""Read, check and join a FASTA and an expression table (or one table holding both).
+
+Stage 01_load. ``load`` runs every check of ``seqexpr._checks`` and returns the joined frame,
+the dropped records with their reasons, and a summary; ``write_outputs`` writes them to the
+run folder (``sequences.parquet``, ``load.json``, ``dropped.csv``; see docs/run_folder.md).
+Nothing is lost silently: each record not carried forward is a row of ``dropped.csv``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from seqexpr import runfolder
+from seqexpr._checks import (
+    DEFAULT_POLICY, DROPPED_COLUMNS, IUPAC_DNA, LINE, InputError, check_alphabet,
+    check_duplicates, check_empty, check_targets, decide, empty_dropped, resolve_policy,
+)
+from seqexpr._readers import normalize, read_fasta, read_table
+
+__all__ = ["DEFAULT_POLICY", "IUPAC_DNA", "InputError", "LoadResult", "read_fasta",
+           "read_table", "load", "write_outputs", "demo_if_missing", "counts_table",
+           "plot_counts"]
+
+# -- load ----------------------------------------------------------------------------------
+@dataclass
+class LoadResult:
+    """What ``load`` found: the joined ``frame``, the ``dropped`` records and an ``info`` dict
+    (the content of ``load.json``)."""
+
+    frame: pd.DataFrame
+    dropped: pd.DataFrame
+    info: dict = field(default_factory=dict)
+
+
+def _columns_or_fail(tab, needed, source, what):
+    missing = [c for c in needed if c not in tab.columns]
+    if missing:
+        raise InputError(f"{source} line 1: no column {', '.join(map(repr, missing))}; its "
+                         f"columns are {list(tab.columns)}; pass {what} naming one of them.",
+                         file=source, line=1)
+
+
+def _replicates(tab, given, exclude, source):
+    if given is None:  # numeric columns named like replicates
+        found = [c for c in tab.columns if "rep" in str(c).lower() and c not in exclude
+                 and pd.api.types.is_numeric_dtype(tab[c])]
+        return found
+    given = [given] if isinstance(given, str) else list(given)
+    _columns_or_fail(tab, given, source, "replicate_columns=")
+    for c in given:
+        num = pd.to_numeric(tab[c], errors="coerce")
+        bad = tab[c].notna() & num.isna()
+        if bad.any():
+            line = bad.idxmax()
+            raise InputError(f"{source} line {line}: replicate column {c!r} holds "
+                             f"{tab.at[line, c]!r}, which is not a number; fix it or leave the "
+                             "cell empty.", file=source, line=line)
+        tab[c] = num
+    return given
+
+
+def load(*, fasta=None, expression=None, table=None, id_column: str | None = "id",
+         sequence_column: str = "sequence", targets=("expression",), replicate_columns=None,
+         group_column: str | None = None, split_column: str | None = None, rna: bool = False,
+         policy: dict | str | None = None) -> LoadResult:
+    """Read, check and join sequences and their measured expression.
+
+    Give ``fasta`` + ``expression`` (joined on ``id_column``) or one ``table`` holding a
+    ``sequence_column``. Checks, in order: empty sequences, characters outside IUPAC DNA
+    (lower case is accepted and upper-cased; ``U`` only with ``rna=True``), target values
+    (non-numeric, infinite, missing), duplicate ids (identical copies are merged, one kept),
+    ids on one side only. ``policy`` says per kind whether to ``"fail"`` (raise
+    :class:`InputError` naming file, line and record) or ``"drop"`` (record the row in
+    ``dropped``); see ``DEFAULT_POLICY``; a single word applies to every kind.
+
+    Parameters
+    ----------
+    fasta, expression, table : str or PathLike, optional
+    id_column : str or None
+        Column of the table holding the ids; ``None`` in the one-table form numbers the rows
+        (``row<line>``).
+    sequence_column : str
+        Column holding the sequences in the one-table form.
+    targets : str or sequence of str
+        Target columns, converted to float64.
+    replicate_columns : sequence of str, optional
+        Carried unchanged (as numbers); ``None`` picks the numeric columns whose name
+        contains ``rep`` (any case); ``[]`` none.
+    group_column, split_column : str, optional
+        Carried unchanged.
+
+    Returns
+    -------
+    LoadResult
+        ``frame``: ``id``, ``sequence``, ``length`` (int64), one float64 column per target,
+        then replicates, group and split columns, in FASTA order (table order in the
+        one-table form). ``dropped``: ``id, source, line, reason, detail``. ``info``: the
+        keys of ``load.json``.
+    """
+    t0 = time.perf_counter()
+    pol = resolve_policy(policy)
+    targets = [targets] if isinstance(targets, str) else list(targets)
+    if (fasta is None) == (table is None):
+        raise ValueError("give either fasta= together with expression=, or table= (one table "
+                         "holding ids, sequences and targets), not both or neither.")
+    if fasta is not None and expression is None:
+        raise ValueError("fasta= needs expression=, the table of measured values to join on "
+                         f"{id_column!r}.")
+    one_table = table is not None
+    tab_path = Path(table if one_table else expression)
+    tab_src = tab_path.name
+    text_cols = [sequence_column] if one_table else []
+    tab = read_table(tab_path, id_column=id_column, text_columns=text_cols)
+    if one_table and id_column is None:
+        tab.insert(0, "id", [f"row{i}" for i in tab.index])
+        id_column = "id"
+    _columns_or_fail(tab, [id_column], tab_src, "id_column=")
+    _columns_or_fail(tab, targets, tab_src, "targets=")
+    _columns_or_fail(tab, text_cols, tab_src, "sequence_column=")
+    _columns_or_fail(tab, [c for c in (group_column, split_column) if c], tab_src,
+                     "group_column= / split_column=")
+    reserved = {"id", "sequence", "length", LINE}
+    clash = [c for c in targets if c in reserved]
+    if clash:
+        raise ValueError(f"target column(s) {clash} clash with the output columns "
+                         "id/sequence/length; rename them in the table.")
+    exclude = {id_column, sequence_column, *targets, group_column, split_column}
+    reps = _replicates(tab, replicate_columns, exclude, tab_src)
+    carried = list(dict.fromkeys(c for c in (*reps, group_column, split_column) if c))
+    clash = [c for c in carried if c in reserved]
+    if clash:
+        raise ValueError(f"carried column(s) {clash} clash with the output columns "
+                         "id/sequence/length; rename them in the table.")
+
+    work = pd.DataFrame({"id": tab[id_column].to_numpy(), LINE: tab.index.to_numpy()})
+    for c in dict.fromkeys([*text_cols, *targets, *carried]):
+        work[c] = tab[c].to_numpy()
+    work = work.rename(columns={sequence_column: "sequence"}) if one_table else work
+    drops = []
+    work, d = decide("missing_id", work, work["id"].isna().to_numpy(), f"the {id_column!r} "
+                     "cell is empty", source=tab_src, policy=pol, fix="fill in the id")
+    drops.append(d)
+    soft_masked = 0
+
+    def seq_checks(frame, source):
+        out = []
+        frame, d = check_empty(frame, source=source, policy=pol)
+        out.append(d)
+        frame, d = check_alphabet(frame, source=source, policy=pol, rna=rna)
+        out.append(d)
+        return frame, out
+
+    if one_table:
+        seqs = work["sequence"]
+        ok = seqs.notna().to_numpy()
+        norm, soft_masked = normalize(seqs[ok].tolist(), rna)
+        work["sequence"] = seqs.astype("object")
+        work.loc[ok, "sequence"] = norm
+        work, d = seq_checks(work, tab_src)
+        drops += d
+        work, d = check_targets(work, targets, source=tab_src, policy=pol)
+        drops.append(d)
+        work, d = check_duplicates(work, ["sequence", *targets, *carried], source=tab_src,
+                                   policy=pol, what="sequences or values")
+        drops.append(d)
+        n_fasta, merged = None, work
+    else:
+        fa = read_fasta(fasta, rna=rna).rename(columns={"line": LINE})
+        fa_src, n_fasta, soft_masked = fa.attrs["source"], len(fa), fa.attrs["soft_masked"]
+        fa_ids, tab_ids = fa["id"].to_numpy(), work["id"].to_numpy()  # before any drop
+        if not _isin(fa["id"], tab_ids).any():
+            raise InputError(
+                f"{tab_src}: no id in column {id_column!r} matches a record of {fa_src} "
+                f"(FASTA ids look like {list(fa_ids[:2])}, table ids like "
+                f"{list(tab_ids[:2])}); check id_column= and that the FASTA id is the first "
+                "word of each header.", file=tab_src, line=1)
+        fa, d = seq_checks(fa, fa_src)
+        drops += d
+        fa, d = check_duplicates(fa, ["sequence"], source=fa_src, policy=pol,
+                                 what="sequences")
+        drops.append(d)
+        work, d = check_targets(work, targets, source=tab_src, policy=pol)
+        drops.append(d)
+        work, d = check_duplicates(work, [*targets, *carried], source=tab_src, policy=pol,
+                                   what="values")
+        drops.append(d)
+        # ids whose partner was dropped above are already explained in `dropped`
+        fa, d = decide("missing_in_table", fa, ~_isin(fa["id"], tab_ids),
+                       f"id not found in column {id_column!r} of {tab_src}", source=fa_src,
+                       policy=pol, fix=f"add a row for it to {tab_src}")
+        drops.append(d)
+        work, d = decide("missing_in_fasta", work, ~_isin(work["id"], fa_ids),
+                         f"id not found among the records of {fa_src}", source=tab_src,
+                         policy=pol, fix=f"add the sequence to {fa_src}")
+        drops.append(d)
+        merged = fa[["id", "sequence"]].merge(work.drop(columns=LINE), on="id", how="inner",
+                                              validate="one_to_one")
+
+    dropped = pd.concat([d for d in drops if len(d)] or [empty_dropped()], ignore_index=True)
+    dropped = dropped[DROPPED_COLUMNS]
+    counts = dropped["reason"].value_counts()
+    if merged.empty:
+        raise InputError(f"no record left after the checks (dropped: {counts.to_dict()}); "
+                         "see the reasons above or in the dropped table.", file=tab_src)
+    length = merged["sequence"].str.len().astype(np.int64)
+    frame = pd.DataFrame({"id": merged["id"].astype("str").to_numpy(),
+                          "sequence": merged["sequence"].astype("str").to_numpy(),
+                          "length": length.to_numpy()})
+    for c in targets:
+        frame[c] = merged[c].astype("float64").to_numpy()
+    for c in carried:
+        frame[c] = merged[c].to_numpy()
+    lengths = {"min": int(length.min()), "median": float(length.median()),
+               "max": int(length.max())}
+    length_policy, note = _length_policy(length.to_numpy())
+    if note.startswith("lengths differ widely"):
+        warnings.warn(note, stacklevel=2)
+    info = {
+        "targets": targets, "replicates": reps, "group_column": group_column,
+        "split_column": split_column, "id_column": id_column,
+        "sequence_column": sequence_column if one_table else None,
+        "inputs": {k: (str(Path(v).resolve()) if v is not None else None) for k, v in
+                   {"fasta": fasta, "expression": expression, "table": table}.items()},
+        "counts": {"fasta": n_fasta, "table": len(tab), "kept": len(frame),
+                   "dropped": {k: int(v) for k, v in counts.items()}},
+        "lengths": lengths, "length_policy": length_policy, "length_note": note,
+        "ground_truth": False, "rna": bool(rna), "soft_masked": int(soft_masked),
+        "policy": pol, "seconds": round(time.perf_counter() - t0, 3),
+    }
+    return LoadResult(frame, dropped.reset_index(drop=True), info)
+
+
+def _isin(values: pd.Series, pool) -> np.ndarray:
+    """(n,) bool: which ``values`` occur in ``pool`` (Arrow's hash join; Series.isin on
+    Arrow strings goes through Python objects)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = pc.is_in(pa.array(values.astype("str")), value_set=pa.array(pd.Series(pool,
+                     dtype="str")))
+    return found.to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _length_policy(length: np.ndarray) -> tuple[str, str]:
+    """``("none" | "pad", explanation)``: what 03_encode will do with these lengths."""
+    lo, med, hi = int(length.min()), float(np.median(length)), int(length.max())
+    if lo == hi:
+        return "none", f"all sequences are {hi} nt: no padding needed"
+    note = (f"lengths vary from {lo} to {hi} nt (median {med:g}): 03_encode pads every "
+            f"sequence to the longest ({hi} nt) and masks the padding")
+    p95 = int(np.percentile(length, 95))
+    if hi > 1.5 * med or lo < 0.5 * med:
+        note = (f"lengths differ widely ({lo} to {hi} nt, median {med:g}): 03_encode pads "
+                f"every sequence to the longest ({hi} nt) and masks the padding; consider "
+                f"length={p95} there (the 95th percentile) to trim the few long ones")
+    return "pad", note
+
+
+# -- outputs -------------------------------------------------------------------------------
+def write_outputs(run_dir: str | os.PathLike, result: LoadResult, *,
+                  ground_truth: str | os.PathLike | None = None) -> dict[str, Path]:
+    """Write ``sequences.parquet``, ``load.json`` and ``dropped.csv`` to ``run_dir``.
+
+    ``ground_truth`` (the demo's ``ground_truth.json``) is copied with its sites file (named by
+    its ``sites_file`` key, next to it) when given; it must describe these sequences.
+    Returns the written paths by file name.
+    """
+    run = Path(run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    out = {}
+    out[runfolder.SEQUENCES] = run / runfolder.SEQUENCES
+    result.frame.to_parquet(out[runfolder.SEQUENCES], index=False)
+    out[runfolder.DROPPED] = run / runfolder.DROPPED
+    result.dropped.to_csv(out[runfolder.DROPPED], index=False)
+    info = dict(result.info, ground_truth=False)
+    if ground_truth is not None:
+        gt = Path(ground_truth)
+        if not gt.is_file():
+            raise FileNotFoundError(f"ground truth not found: {gt.resolve()}; pass "
+                                    "ground_truth=None for data that is not the demo.")
+        sites = gt.parent / json.loads(gt.read_text()).get("sites_file",
+                                                           "ground_truth_sites.csv")
+        if sites.is_file():
+            site_ids = pd.read_csv(sites, usecols=["id"], dtype={"id": "str"})["id"]
+            if len(site_ids) and not site_ids.isin(set(result.frame["id"])).any():
+                raise ValueError(f"{gt.name} describes other sequences (no id of {sites.name} "
+                                 "was loaded); pass ground_truth=None for data that is not "
+                                 "the demo.")
+            out[sites.name] = Path(shutil.copyfile(sites, run / sites.name))
+        out[runfolder.GROUND_TRUTH] = Path(shutil.copyfile(gt, run / runfolder.GROUND_TRUTH))
+        info["ground_truth"] = True
+    out[runfolder.LOAD_INFO] = runfolder.write_json(run / runfolder.LOAD_INFO, info)
+    return out
+
+
+def demo_if_missing(fasta, expression=None, *, seed: int = 0, n: int = 20000,
+                    length: int = 200) -> dict | None:
+    """Write the demo dataset when ``fasta`` is the demo's path (``data/demo/demo.fa``) and it
+    or ``expression`` is missing; returns ``write_demo``'s paths, or None if nothing was done."""
+    demo_dir = runfolder.project_root() / "data" / "demo"
+    if fasta is None or Path(fasta).resolve() != (demo_dir / "demo.fa").resolve():
+        return None
+    if Path(fasta).exists() and (expression is None or Path(expression).exists()):
+        return None
+    from seqexpr.demo import write_demo  # written by another stage; import only when needed
+
+    return write_demo(demo_dir, n=n, length=length, seed=seed)
+
+
+# -- report --------------------------------------------------------------------------------
+def counts_table(info: dict) -> pd.DataFrame:
+    """Records in, dropped per reason (every kind, zeros included) and kept, from ``info``."""
+    c = info["counts"]
+    rows = [("in", "FASTA records", c["fasta"]), ("in", "table rows", c["table"])]
+    rows += [("dropped", k, c["dropped"].get(k, 0)) for k in DEFAULT_POLICY]
+    rows += [("dropped", k, v) for k, v in c["dropped"].items() if k not in DEFAULT_POLICY]
+    rows.append(("out", "kept", c["kept"]))
+    return pd.DataFrame(rows, columns=["stage", "what", "n"]).dropna(subset=["n"])
+
+
+def plot_counts(info: dict):
+    """Bar plots of records in and kept (left) and dropped per reason (right); returns the
+    Figure."""
+    import matplotlib.pyplot as plt
+
+    t = counts_table(info)
+    flow = t[t["stage"] != "dropped"]
+    drop = t[(t["stage"] == "dropped") & (t["n"] > 0)]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 0.35 * max(len(flow), len(drop), 3) + 1.4))
+    for ax, part, color, title in ((ax1, flow, None, "Records in and kept"),
+                                   (ax2, drop, "#c44e52", "Dropped, per reason")):
+        y = np.arange(len(part))
+        colors = color or part["stage"].map({"in": "#4c72b0", "out": "#55a868"}).tolist()
+        ax.barh(y, part["n"].astype(float), color=colors)
+        ax.set_yticks(y, part["what"].tolist())
+        ax.invert_yaxis()
+        for yi, n in zip(y, part["n"]):
+            ax.text(float(n), yi, f" {int(n):,}", va="center", fontsize=8)
+        ax.set_xlabel("records")
+        ax.set_title(title)
+        ax.margins(x=0.15)
+    if drop.empty:
+        ax2.text(0.5, 0.5, "nothing dropped", ha="center", va="center",
+                 transform=ax2.transAxes)
+        ax2.set_yticks([])
+        ax2.set_xticks([])
+    fig.tight_layout()
+    return fig

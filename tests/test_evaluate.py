@@ -1,0 +1,270 @@
+"""Tests for seqexpr.evaluate: bootstrap intervals, paired tests, groups, metrics.json, plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import nbformat  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from seqexpr import evaluate as ev  # noqa: E402
+from seqexpr import evaluate_plots as evp  # noqa: E402
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "05_evaluate.ipynb"
+
+
+def _bivariate(n, rho, rng):
+    x = rng.standard_normal(n)
+    y = rho * x + np.sqrt(1 - rho**2) * rng.standard_normal(n)
+    return x, y
+
+
+def make_predictions(run: Path, y, *, noise: dict, seed: int = 0, group_good: str | None = None):
+    """Write 04_model's files (predictions.csv, metrics.json) with fake models of known quality.
+
+    Each model is ``observed + N(0, sd)``; ``cnn@k`` seeds get independent noise and ``cnn`` is
+    their mean. Adds a ``library`` group column (A/B) to sequences.parquet and marks some test
+    sequences as having a relative in train. With ``group_good``, every model is exact on that
+    library, so per-group metrics can be checked against the right rows.
+    """
+    rng = np.random.default_rng(seed)
+    seqs = pd.read_parquet(run / "sequences.parquet")
+    n = len(seqs)
+    seqs["library"] = np.where(np.arange(n) % 3 == 0, "A", "B")
+    seqs.to_parquet(run / "sequences.parquet", index=False)
+    load = json.loads((run / "load.json").read_text())
+    load["group_column"] = "library"
+    (run / "load.json").write_text(json.dumps(load))
+    splits = pd.read_csv(run / "splits.csv")
+    splits["has_relative_in_train"] = np.arange(n) % 4 == 0
+    splits.to_csv(run / "splits.csv", index=False)
+
+    pred = pd.DataFrame({"id": seqs["id"], "split": splits["split"], "target": "expression",
+                         "observed": y})
+    exact = (seqs["library"] == group_good).to_numpy() if group_good else np.zeros(n, bool)
+    for name, sd in noise.items():
+        pred[name] = np.where(exact, y, y + rng.normal(0, sd, n))
+    seeds = [c for c in noise if c.startswith("cnn@")]
+    if seeds:
+        pred["cnn"] = pred[seeds].mean(axis=1)
+    pred.to_csv(run / "predictions.csv", index=False)
+    models = {c: {"kind": "baseline" if c.endswith("_kmer") else "deep", "path": f"models/{c}",
+                  "params": {}, "seed": 0, "train_seconds": 1.0} for c in ev.model_columns(pred)}
+    test = pred[pred["split"] == "test"]
+    r = {c: float(np.corrcoef(test[c], test["observed"])[0, 1]) for c in models}
+    metrics = {"test": {"expression": {c: {"pearson": r[c]} for c in models}},
+               "models": models, "best_deep_model": seeds[0] if seeds else None,
+               "best_baseline": "ridge_kmer", "noise_ceiling": 0.95}
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    return pred
+
+
+# -- bootstrap intervals -----------------------------------------------------------------------
+def test_bootstrap_ci_covers_true_correlation_and_shrinks_with_n():
+    rng = np.random.default_rng(0)
+    rho, hits = 0.6, 0
+    for rep in range(40):
+        x, y = _bivariate(150, rho, rng)
+        res = ev.correlation_ci(y, x, n_bootstrap=300, seed=rep)
+        hits += res["pearson_lo"] <= rho <= res["pearson_hi"]
+        assert res["spearman_lo"] <= res["spearman"] <= res["spearman_hi"]
+    assert hits >= 32, f"95% interval covered the true correlation only {hits}/40 times"
+
+    widths = {}
+    for n in (100, 1600):
+        x, y = _bivariate(n, rho, rng)
+        res = ev.correlation_ci(y, x, n_bootstrap=400, seed=1)
+        widths[n] = res["pearson_hi"] - res["pearson_lo"]
+    # the width falls like 1/sqrt(n): 16x the data, about a quarter of the width
+    assert widths[1600] < 0.4 * widths[100]
+
+
+def test_bootstrap_is_seeded_and_vectorized_over_models():
+    rng = np.random.default_rng(3)
+    x, y = _bivariate(200, 0.5, rng)
+    preds = np.vstack([x, -x, x + rng.standard_normal(200)])
+    a = ev.bootstrap_correlations(y, preds, n_bootstrap=50, seed=7, max_elements=1000)
+    b = ev.bootstrap_correlations(y, preds, n_bootstrap=50, seed=7)
+    assert a["pearson"].shape == (50, 3)
+    np.testing.assert_allclose(a["pearson"], b["pearson"])  # chunking changes nothing
+    np.testing.assert_allclose(a["pearson"][:, 1], -a["pearson"][:, 0])
+    # weighted resamples give exactly what materialised resamples give, ties included
+    from scipy.stats import rankdata
+    yt, pt = np.round(y, 1), np.round(preds, 1)
+    got = ev.bootstrap_correlations(yt, pt, n_bootstrap=30, seed=4)
+    idx = ev.bootstrap_indices(200, n_bootstrap=30, seed=4)
+    np.testing.assert_allclose(got["pearson"], ev.rowwise_pearson(pt[:, idx], yt[idx]).T)
+    np.testing.assert_allclose(got["spearman"], ev.rowwise_pearson(
+        rankdata(pt[:, idx], axis=-1), rankdata(yt[idx], axis=-1)).T, atol=1e-12)
+    with pytest.raises(ValueError, match="same sequences"):
+        ev.bootstrap_correlations(y[:10], preds)
+
+
+# -- paired comparisons ------------------------------------------------------------------------
+def test_paired_bootstrap_detects_a_real_difference():
+    rng = np.random.default_rng(1)
+    y = rng.standard_normal(300)
+    good, bad = y + rng.normal(0, 0.5, 300), y + rng.normal(0, 1.5, 300)
+    res = ev.paired_bootstrap(y, good, bad, n_bootstrap=500, seed=0)
+    assert res["delta"] > 0 and res["lo"] > 0
+    assert res["p"] < 0.01
+    flipped = ev.paired_bootstrap(y, bad, good, n_bootstrap=500, seed=0)
+    assert flipped["delta"] == pytest.approx(-res["delta"]) and flipped["hi"] < 0
+
+
+def test_paired_bootstrap_does_not_separate_equally_noisy_models():
+    rng = np.random.default_rng(2)
+    ps = []
+    for rep in range(20):
+        y = rng.standard_normal(200)
+        a, b = y + rng.normal(0, 1, 200), y + rng.normal(0, 1, 200)
+        ps.append(ev.paired_bootstrap(y, a, b, n_bootstrap=300, seed=rep)["p"])
+    ps = np.array(ps)
+    assert np.mean(ps < 0.05) <= 0.2, f"false positives: {np.sort(ps)}"
+    assert np.median(ps) > 0.2
+
+
+# -- run folder --------------------------------------------------------------------------------
+NOISE = {"ridge_kmer": 0.6, "gbm_kmer": 0.8, "cnn@0": 0.2, "cnn@1": 0.25, "cnn@2": 0.3}
+
+
+def test_per_group_metrics_use_the_right_rows(toy_run, toy):
+    pred = make_predictions(toy_run, toy["y"], noise=NOISE, group_good="A")
+    out = ev.evaluate_run(toy_run, n_bootstrap=100, progress=False)
+    table = pd.read_csv(toy_run / "evaluation.csv")
+    assert list(table.columns) == ev.EVAL_COLUMNS
+    seqs = pd.read_parquet(toy_run / "sequences.parquet").set_index("id")
+    test = pred[pred["split"] == "test"]
+    lib = test["id"].map(seqs["library"])
+    for group in ("A", "B"):
+        rows = test[lib == group]
+        got = table[(table["grouping"] == "library") & (table["group"] == group)
+                    & (table["model"] == "ridge_kmer")].iloc[0]
+        assert got["n"] == len(rows)
+        err = rows["ridge_kmer"] - rows["observed"]
+        r = np.corrcoef(rows["ridge_kmer"], rows["observed"])[0, 1]
+        assert got["pearson"] == pytest.approx(r)
+        assert got["rmse"] == pytest.approx(np.sqrt(np.mean(err**2)))
+    # every model is exact on library A, noisy on B
+    a = table[(table["group"] == "A")]
+    assert np.allclose(a["pearson"], 1.0) and np.allclose(a["rmse"], 0.0)
+    assert (table[table["group"] == "B"]["pearson"] < 1.0).all()
+    rel = table[(table["grouping"] == "has_relative_in_train") & (table["model"] == "cnn@0")]
+    assert rel.set_index("group")["n"].sum() == len(test)
+    related = pd.read_csv(toy_run / "splits.csv").set_index("id")["has_relative_in_train"]
+    relatives = out["evaluation"]["targets"]["expression"]["relatives"]
+    assert relatives["with"] == int(test["id"].map(related).sum())
+
+
+def test_metrics_json_keeps_04_keys_and_gains_evaluation(toy_run, toy):
+    make_predictions(toy_run, toy["y"], noise=NOISE)
+    before = json.loads((toy_run / "metrics.json").read_text())
+    out = ev.evaluate_run(toy_run, n_bootstrap=100, progress=False)
+    after = json.loads((toy_run / "metrics.json").read_text())
+    for key, value in before.items():
+        assert after[key] == value
+    e = after["evaluation"]
+    assert e["best_deep_model"] == "cnn@0" and e["best_baseline"] == "ridge_kmer"
+    t = e["targets"]["expression"]
+    assert t["ranking"][0]["model"] in ("cnn", "cnn@0")  # seed mean or the least noisy seed
+    assert {(c["a"], c["b"]) for c in t["comparisons"]} >= {("cnn@0", "ridge_kmer")}
+    spread = t["seed_spread"][0]
+    assert spread["name"] == "cnn" and spread["n_seeds"] == 3
+    assert spread["min"] <= spread["mean"] <= spread["max"]
+    assert t["ceiling"] == 0.95 and t["ceiling_source"] == "04_model"
+    # running twice replaces the evaluation, keeps the rest
+    ev.evaluate_run(toy_run, n_bootstrap=50, progress=False)
+    again = json.loads((toy_run / "metrics.json").read_text())
+    assert again["evaluation"]["n_bootstrap"] == 50 and again["models"] == before["models"]
+    assert set(out["frame"].columns) >= {"gc", "has_relative_in_train", "library"}
+
+
+@pytest.mark.parametrize("noise, expected", [
+    ({"ridge_kmer": 0.9, "cnn@0": 0.2}, "cnn@0 beats ridge_kmer"),
+    ({"ridge_kmer": 0.2, "cnn@0": 0.9}, "ridge_kmer beats cnn@0"),
+    ({"ridge_kmer": 0.5, "cnn@0": 0.5}, None),
+])
+def test_verdict_names_the_winner(toy_run, toy, noise, expected):
+    make_predictions(toy_run, toy["y"], noise=noise, seed=5)
+    out = ev.evaluate_run(toy_run, n_bootstrap=300, progress=False)
+    text = out["verdicts"]["expression"]
+    comp = out["evaluation"]["targets"]["expression"]["comparisons"][0]
+    if expected is None:
+        if comp["p"] >= 0.05:
+            assert "not distinguishable" in text
+    else:
+        assert text.startswith(expected), text
+        assert "ΔPearson" in text and "noise ceiling" in text
+
+
+def test_ground_truth_and_replicates_give_the_ceiling(toy_run, toy):
+    make_predictions(toy_run, toy["y"], noise=NOISE)
+    (toy_run / "ground_truth.json").write_text(json.dumps({"noise_ceiling_pearson": 0.9}))
+    out = ev.evaluate_run(toy_run, n_bootstrap=50, progress=False)
+    assert out["evaluation"]["targets"]["expression"]["ceiling"] == 0.9
+    rng = np.random.default_rng(0)
+    truth = rng.standard_normal(5000)
+    reps = pd.DataFrame({f"r{i}": truth + rng.normal(0, 1, 5000) for i in range(3)})
+    c = ev.replicate_ceiling(reps)
+    # one replicate: r = 0.5; mean of 3: reliability 0.75, ceiling sqrt(0.75)
+    assert c["replicate_pearson"] == pytest.approx(0.5, abs=0.03)
+    assert c["ceiling"] == pytest.approx(np.sqrt(0.75), abs=0.02)
+
+
+def test_every_target_is_scored_on_its_own_rows():
+    rng = np.random.default_rng(4)
+    n = 120
+    y1, y2 = rng.standard_normal(n), rng.standard_normal(n)
+    y2[:20] = np.nan  # a target not measured for some sequences
+    frame = pd.DataFrame({"id": np.tile([f"s{i}" for i in range(n)], 2), "split": "test",
+                          "target": np.repeat(["leaf", "root"], n),
+                          "observed": np.r_[y1, y2]})
+    frame["m"] = np.r_[y1 + rng.normal(0, 0.1, n), -np.nan_to_num(y2)]  # good on leaf, bad on root
+    table, boots = ev.evaluate_predictions(frame, n_bootstrap=50, progress=False)
+    got = table.set_index("target")
+    assert got.loc["leaf", "pearson"] > 0.9 and got.loc["root", "pearson"] == pytest.approx(-1.0)
+    assert got.loc["leaf", "n"] == n and got.loc["root", "n"] == n - 20
+    assert set(boots) == {"leaf", "root"}
+
+
+# -- plots -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("n", [40, 6000])
+def test_plots_return_figures_on_small_and_large_inputs(n):
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal(n)
+    frame = pd.DataFrame({"id": [f"s{i}" for i in range(n)], "split": "test",
+                          "target": "expression", "observed": y,
+                          "ridge_kmer": y + rng.normal(0, 1, n), "cnn": y + rng.normal(0, .3, n),
+                          "gc": rng.uniform(0.3, 0.7, n),
+                          "has_relative_in_train": np.zeros(n, bool)})
+    groups = frame.set_index("id")[["has_relative_in_train"]]
+    table, _ = ev.evaluate_predictions(frame, groups=groups, n_bootstrap=50, progress=False)
+    figs = [evp.plot_predicted_vs_observed(frame, ["cnn", "ridge_kmer"], max_points=5000),
+            evp.plot_residuals(frame, "cnn"),
+            evp.plot_relative_error(frame, "cnn"),
+            evp.plot_forest(table, ceiling=0.9),
+            evp.plot_forest(table, grouping="has_relative_in_train")]
+    for fig in figs:
+        assert isinstance(fig, Figure)
+        fig.canvas.draw()
+    # no test sequence has a relative in train: the plot says so plainly
+    title = figs[2].axes[0].get_title()
+    assert "no test sequence with a close relative" in title
+    plt.close("all")
+
+
+def test_notebook_has_parameters_and_no_outputs():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert "parameters" in code[0].metadata.get("tags", [])
+    for name in ("run_dir", "seed", "n_bootstrap", "ci", "max_points"):
+        assert f"{name} =" in code[0].source
+    assert all(not c.outputs and c.execution_count is None for c in code)
