@@ -36,3 +36,15 @@ def test_notebook_is_committed_clean_and_parameterized(name):
 def test_notebook_defaults_point_at_the_demo_run(name):
     params = pipeline.declared_parameters(NB / f"{name}.ipynb")
     assert params["run_dir"].strip("'\"") == "../reports/demo"
+
+
+@pytest.mark.parametrize("name", pipeline.NOTEBOOKS)
+def test_papermill_reads_every_parameter(name):
+    # papermill silently skips a parameter line it cannot parse (an "=" in the comment, say),
+    # and the pipeline would then never pass that parameter.
+    import re
+
+    nb = json.loads((NB / f"{name}.ipynb").read_text())
+    src = "".join([c for c in nb["cells"] if c["cell_type"] == "code"][0]["source"])
+    assigned = {m.group(1) for m in re.finditer(r"^(\w+)\s*=", src, re.M)}
+    assert assigned == set(pipeline.declared_parameters(NB / f"{name}.ipynb"))
