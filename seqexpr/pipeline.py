@@ -29,20 +29,28 @@ PRESETS: dict[str, dict[str, Any]] = {
         # 04_model
         "n_seeds": 2,
         "deep_models": ["cnn"],
-        "epochs": 3,
+        "epochs": 4,
         "batch_size": 64,
-        "filters": 32,
+        "filters": 16,
         "patience": 2,
         "baselines": ["ridge_kmer", "gbm_kmer"],
-        "kmer_ks": [2, 3, 4],
+        "kmer_ks": [1, 2, 3, 4],
+        "gbm_features": 200,
+        "verbose": 0,
         # 05_evaluate
         "n_bootstrap": 200,
         # 06_patterns
-        "n_sequences": 40,
+        "n_sequences": 100,
+        "n_check": 20,
+        "ig_steps": 4,
+        "ig_background": 2,
+        "n_background": 30,
+        "profile_step": 20,
         "n_logos": 2,
-        "n_background": 10,
         "max_motifs": 5,
         "top_motifs": 5,
+        "min_seqlets": 10,
+        "n_pairs": 1,
     },
 }
 

@@ -1,0 +1,415 @@
+"""Train deep models on one-hot arrays: batches from uint8, early stopping, checkpoints, resume.
+
+``fit`` streams batches from the ``(n, L, 4) uint8`` array (an ``np.load(mmap_mode="r")`` array
+works), casts each batch to float32, flips a random half of each batch to its reverse
+complement, and trains with Adam + MSE under a cosine learning-rate schedule, stopping early
+on the validation loss and restoring the best weights. With ``checkpoint_dir`` it saves the
+model, the optimizer state and its own bookkeeping after every epoch, so an interrupted run
+resumes at the next epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from seqexpr._backend import keras, set_seed
+
+HISTORY_COLUMNS = ["epoch", "loss", "val_loss", "lr"]
+
+
+def _to_float(onehot, mask, unknown):
+    """uint8 one-hot batch -> float32, filling unknown bases (all-zero real positions)."""
+    try:
+        from seqexpr.encode import to_float
+    except ImportError:  # encode.py not there yet: plain cast (unknown=0.0 only)
+        if unknown:
+            raise
+        return np.asarray(onehot, dtype=np.float32)
+    return to_float(onehot, mask, unknown=unknown)
+
+
+def reverse_complement(x):
+    """Reverse complement of one-hot ``(..., L, 4)`` arrays (ACGT order): flip L and bases."""
+    return x[..., ::-1, ::-1]
+
+
+class OneHotBatches(keras.utils.PyDataset):
+    """Batches of ``(x float32 (b, L, 4), y float32 (b, T))`` drawn from uint8 arrays.
+
+    Parameters
+    ----------
+    onehot : (n, L, 4) uint8 array (may be memory-mapped)
+    targets : (n, T) float32 array, or None for prediction
+    idx : (m,) int array of the rows to use
+    batch_size : int
+    mask : (n, L) uint8 array, optional (needed for ``unknown != 0``)
+    shuffle, rc_augment : bool
+        Reshuffle each epoch; flip a random half of every batch to the reverse complement.
+    unknown : float
+        Value for unknown bases at cast time (0.0 or 0.25).
+    seed : int
+        Shuffling and flipping depend only on ``(seed, epoch, batch)``, so a resumed run
+        sees the same batches as an uninterrupted one.
+    """
+
+    def __init__(self, onehot, targets, idx, *, batch_size=128, mask=None, shuffle=False,
+                 rc_augment=False, unknown=0.0, seed=0, epoch=0):
+        super().__init__()
+        self.onehot, self.targets, self.mask = onehot, targets, mask
+        self.idx = np.asarray(idx, dtype=np.int64)
+        self.batch_size, self.shuffle, self.rc_augment = int(batch_size), shuffle, rc_augment
+        self.unknown, self.seed = unknown, int(seed)
+        self.set_epoch(epoch)
+
+    def set_epoch(self, epoch):
+        self.epoch = int(epoch)
+        rng = np.random.default_rng([self.seed, self.epoch])
+        self.order = rng.permutation(self.idx) if self.shuffle else self.idx
+
+    def __len__(self):
+        return math.ceil(len(self.idx) / self.batch_size)
+
+    def __getitem__(self, i):
+        rows = np.sort(self.order[i * self.batch_size:(i + 1) * self.batch_size])  # mmap-friendly
+        mask = None if self.mask is None else np.asarray(self.mask[rows])
+        x = _to_float(np.asarray(self.onehot[rows]), mask, self.unknown)
+        if self.rc_augment:
+            flip = np.random.default_rng([self.seed, self.epoch, i]).random(len(rows)) < 0.5
+            x[flip] = reverse_complement(x[flip])
+        if self.targets is None:
+            return (x,)
+        return x, np.asarray(self.targets[rows], dtype=np.float32)
+
+    def on_epoch_end(self):
+        self.set_epoch(self.epoch + 1)
+
+
+class _Bookkeeper(keras.callbacks.Callback):
+    """Early stopping with best-weights restore, per-epoch checkpoints and history rows."""
+
+    def __init__(self, data, *, patience, checkpoint_dir, state):
+        super().__init__()
+        self.data, self.patience, self.dir, self.state = data, patience, checkpoint_dir, state
+        self.best_weights = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.data.set_epoch(epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        row = dict(epoch=epoch + 1, loss=float(logs.get("loss", np.nan)),
+                   val_loss=float(logs.get("val_loss", np.nan)), lr=lr)
+        st = self.state
+        st["rows"].append(row)
+        st["epoch"] = epoch + 1
+        if np.isfinite(row["val_loss"]) and row["val_loss"] < st["best"]:
+            st.update(best=row["val_loss"], best_epoch=epoch + 1, wait=0)
+            self.best_weights = self.model.get_weights()
+            if self.dir:
+                self.model.save_weights(self.dir / "best.weights.h5")
+        else:
+            st["wait"] += 1
+        if st["wait"] >= self.patience:
+            self.model.stop_training = True
+            st["stopped"] = True
+        if self.dir:  # model + optimizer state, then our bookkeeping (written last: it commits)
+            self.model.save(self.dir / "last.keras")
+            (self.dir / "state.json").write_text(json.dumps(st, indent=1))
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+        elif self.dir and (self.dir / "best.weights.h5").exists():
+            self.model.load_weights(self.dir / "best.weights.h5")
+
+
+def _cosine(lr, epochs, floor=0.05):
+    def schedule(epoch, _current):
+        return float(lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * epoch / epochs))))
+    return schedule
+
+
+def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=30, batch_size=128, lr=1e-3,
+        seed=0, patience=5, rc_augment=True, unknown=0.0, mask=None, checkpoint_dir=None,
+        resume=False, verbose="auto"):
+    """Train ``model`` in place with Adam + MSE; returns the per-epoch history.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Input ``(batch, L, 4) float32``, output ``(batch, T)``; compiled here.
+    onehot : (n, L, 4) uint8 array
+        All sequences (may be ``np.load(..., mmap_mode="r")``); only batches become float32.
+    targets : (n, T) or (n,) float array
+        On the modelled scale.
+    train_idx, valid_idx : int arrays
+        Rows to train on and to monitor (early stopping, learning curves).
+    epochs, batch_size, lr, patience : training settings
+        ``lr`` follows a cosine decay over ``epochs`` to 5% of its start; training stops after
+        ``patience`` epochs without a better validation loss, and the best weights are restored.
+    seed : int
+        Seeds Keras/NumPy (weights, dropout) and the batch order.
+    rc_augment : bool
+        Train on a random strand of each sequence.
+    unknown : float
+        Fill value for unknown bases (needs ``mask`` when not 0).
+    mask : (n, L) uint8 array, optional
+    checkpoint_dir : path, optional
+        Where to save ``last.keras`` (model + optimizer), ``best.weights.h5`` and
+        ``state.json`` after every epoch.
+    resume : bool
+        Continue from ``checkpoint_dir`` if it holds a checkpoint (at the epoch after the
+        last one saved); a finished run is not trained again.
+    verbose : "auto", 0, 1 or 2
+        Keras progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``epoch, loss, val_loss, lr`` per epoch (including epochs done before a resume) and
+        ``seed``; ``.attrs`` holds ``best_epoch``, ``best_val_loss``, ``resumed_from``.
+    """
+    targets = np.asarray(targets, dtype=np.float32)
+    targets = targets[:, None] if targets.ndim == 1 else targets
+    if targets.shape[1] != model.output_shape[-1]:
+        raise ValueError(f"targets have {targets.shape[1]} columns but the model outputs "
+                         f"{model.output_shape[-1]}; build it with n_targets={targets.shape[1]}")
+    if len(train_idx) == 0 or len(valid_idx) == 0:
+        raise ValueError("fit needs non-empty train_idx and valid_idx")
+    set_seed(seed)
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss="mse")
+    state = dict(seed=int(seed), epoch=0, best=float("inf"), best_epoch=0, wait=0,
+                 stopped=False, rows=[])
+    ckpt = Path(checkpoint_dir) if checkpoint_dir else None
+    if ckpt:
+        ckpt.mkdir(parents=True, exist_ok=True)
+        if resume and (ckpt / "state.json").exists() and (ckpt / "last.keras").exists():
+            state = json.loads((ckpt / "state.json").read_text())
+            _restore(model, ckpt / "last.keras")
+        elif not resume:
+            for name in ("state.json", "last.keras", "best.weights.h5"):
+                (ckpt / name).unlink(missing_ok=True)
+    if state["epoch"] == 0:
+        _init_output_bias(model, targets[np.asarray(train_idx)])
+    resumed_from = state["epoch"]
+    train = OneHotBatches(onehot, targets, train_idx, batch_size=batch_size, mask=mask,
+                          shuffle=True, rc_augment=rc_augment, unknown=unknown, seed=seed)
+    valid = OneHotBatches(onehot, targets, valid_idx, batch_size=max(batch_size, 256),
+                          mask=mask, unknown=unknown)
+    keeper = _Bookkeeper(train, patience=patience, checkpoint_dir=ckpt, state=state)
+    if state["epoch"] < epochs and not state["stopped"]:
+        model.fit(train, validation_data=valid, epochs=int(epochs), initial_epoch=state["epoch"],
+                  verbose=verbose, callbacks=[
+                      keras.callbacks.LearningRateScheduler(_cosine(lr, epochs)), keeper])
+    else:  # finished before: just restore the best weights
+        keeper.set_model(model)
+        keeper.on_train_end()
+    hist = pd.DataFrame(state["rows"], columns=HISTORY_COLUMNS)
+    hist["seed"] = int(seed)
+    hist.attrs.update(best_epoch=state["best_epoch"], best_val_loss=state["best"],
+                      resumed_from=resumed_from)
+    return hist
+
+
+def _init_output_bias(model, y_train):
+    """Start the output layer's bias at the training mean, so early epochs learn shape, not
+    offset (targets on a log scale often sit far from 0)."""
+    last = model.layers[-1]
+    if getattr(last, "bias", None) is not None and tuple(last.bias.shape) == (y_train.shape[1],):
+        last.bias.assign(np.nanmean(y_train, axis=0).astype(np.float32))
+
+
+def _restore(model, path):
+    """Load weights and optimizer state saved by ``model.save(path)`` into ``model``."""
+    saved = keras.saving.load_model(path, compile=True, safe_mode=True)
+    model.set_weights(saved.get_weights())
+    model.optimizer.build(model.trainable_variables)
+    mine, theirs = model.optimizer.variables, saved.optimizer.variables
+    if len(mine) != len(theirs):
+        raise ValueError(f"checkpoint {path} has a different optimizer; delete the folder or "
+                         "pass resume=False")
+    for v, w in zip(mine, theirs):
+        v.assign(w)
+
+
+def predict(model, onehot, idx=None, *, mask=None, unknown=0.0, rc_average=True,
+            batch_size=256, chunk=8192):
+    """Predict ``(m, T) float32`` for rows ``idx`` (all rows when None) of a uint8 one-hot array.
+
+    With ``rc_average`` the output is the mean over both strands. Rows are cast to float32
+    ``chunk`` at a time, so memory stays bounded for memory-mapped input.
+    """
+    idx = np.arange(len(onehot)) if idx is None else np.asarray(idx)
+    out = []
+    for start in range(0, len(idx), chunk):
+        rows = idx[start:start + chunk]
+        m = None if mask is None else np.asarray(mask[rows])
+        x = _to_float(np.asarray(onehot[rows]), m, unknown)
+        out.append(predict_float(model, x, rc_average=rc_average, batch_size=batch_size))
+    if not out:
+        return np.zeros((0, model.output_shape[-1]), np.float32)
+    return np.concatenate(out)
+
+
+def predict_float(model, x, *, rc_average=True, batch_size=256):
+    """Predict ``(n, T) float32`` from a float32 one-hot ``(n, L, 4)`` array (RC-averaged)."""
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+    if rc_average:
+        y_rc = model.predict(np.ascontiguousarray(reverse_complement(x)),
+                             batch_size=batch_size, verbose=0)
+        y = (y + np.asarray(y_rc, dtype=np.float32)) / 2
+    return y
+
+
+def regression_metrics(y, yhat):
+    """Pearson, Spearman, R² and RMSE of predictions ``yhat`` against ``y`` (both ``(n,)``).
+
+    Pairs with a NaN on either side are left out; ``n`` counts the pairs used. Correlations
+    are NaN when fewer than 3 pairs remain or either side is constant.
+    """
+    from scipy import stats
+
+    y, yhat = np.asarray(y, dtype=np.float64).ravel(), np.asarray(yhat, dtype=np.float64).ravel()
+    ok = np.isfinite(y) & np.isfinite(yhat)
+    y, yhat = y[ok], yhat[ok]
+    n = int(len(y))
+    out = dict(pearson=np.nan, spearman=np.nan, r2=np.nan, rmse=np.nan, n=n)
+    if n == 0:
+        return out
+    out["rmse"] = float(np.sqrt(np.mean((y - yhat) ** 2)))
+    ss = float(np.sum((y - y.mean()) ** 2))
+    if ss > 0:
+        out["r2"] = float(1 - np.sum((y - yhat) ** 2) / ss)
+    if n >= 3 and np.ptp(y) > 0 and np.ptp(yhat) > 0:
+        out["pearson"] = float(stats.pearsonr(y, yhat)[0])
+        out["spearman"] = float(stats.spearmanr(y, yhat)[0])
+    return out
+
+
+def plot_history(history, *, title="Training curves"):
+    """Loss and validation loss per epoch, one line per (model, seed); returns the Figure.
+
+    ``history`` has columns ``epoch, loss, val_loss`` and optionally ``model``, ``seed``.
+    """
+    import matplotlib.pyplot as plt
+
+    h = history.copy()
+    if "model" not in h:
+        h["model"] = "model"
+    if "seed" not in h:
+        h["seed"] = 0
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    for (name, seed), g in h.groupby(["model", "seed"], sort=True):
+        for ax, col in zip(axes, ["loss", "val_loss"]):
+            ax.plot(g["epoch"], g[col], marker=".", label=f"{name} seed {seed}")
+    for ax, what in zip(axes, ["training", "validation"]):
+        ax.set(xlabel="epoch", ylabel="MSE (modelled scale)", title=f"{what} loss")
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def clear_checkpoint(checkpoint_dir):
+    """Delete a checkpoint folder (after its model was saved for good)."""
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+
+
+# -- the 04_model stage: one deep model and seed at a time, saved in the run folder ---------
+def load_run(run_dir):
+    """What 04_model needs from a run folder, arrays memory-mapped.
+
+    Returns
+    -------
+    dict
+        ``onehot (n, L, 4) uint8``, ``mask (n, L) uint8``, ``targets (n, T) float32``,
+        ``target_names``, ``encoding``, ``ids``, ``seqs``, ``split (n,) str``,
+        ``idx`` (``{"train", "valid", "test"}`` -> int arrays), ``noise_ceiling`` (float or None).
+    """
+    from seqexpr import runfolder as rf
+
+    rf.require(run_dir, rf.ONEHOT, rf.MASK, rf.TARGETS, rf.ENCODING, rf.SPLITS, rf.SEQUENCES,
+               stage="03_encode")
+    d = Path(run_dir)
+    seqs = pd.read_parquet(d / rf.SEQUENCES, columns=["id", "sequence"])
+    splits = pd.read_csv(d / rf.SPLITS, dtype={"id": str})
+    if list(splits["id"]) != list(seqs["id"].astype(str)):
+        splits = splits.set_index("id").reindex(seqs["id"].astype(str)).reset_index()
+        if splits["split"].isna().any():
+            raise ValueError(f"{d / rf.SPLITS} lacks some ids of {rf.SEQUENCES}; rerun 03_encode")
+    split = splits["split"].to_numpy(str)
+    idx = {s: np.flatnonzero(split == s) for s in ("train", "valid", "test")}
+    for s, ix in idx.items():
+        if len(ix) == 0:
+            raise ValueError(f"{d / rf.SPLITS} has no {s!r} rows; 04_model needs train, valid "
+                             "and test sequences (rerun 03_encode with other fractions)")
+    encoding = rf.read_json(d / rf.ENCODING)
+    truth = d / rf.GROUND_TRUTH
+    ceiling = rf.read_json(truth).get("noise_ceiling_pearson") if truth.exists() else None
+    return dict(onehot=np.load(d / rf.ONEHOT, mmap_mode="r"),
+                mask=np.load(d / rf.MASK, mmap_mode="r"),
+                targets=np.load(d / rf.TARGETS).astype(np.float32), encoding=encoding,
+                target_names=list(encoding["targets"]), ids=seqs["id"].astype(str).to_numpy(),
+                seqs=seqs["sequence"].tolist(), split=split, idx=idx, noise_ceiling=ceiling)
+
+
+def train_deep(data, name, seed, *, run_dir, params=None, epochs=30, batch_size=128, lr=1e-3,
+               patience=5, rc_augment=True, resume=True, verbose="auto"):
+    """Build, train, save and predict one deep model with one seed.
+
+    The model is saved as ``run_dir/models/{name}@{seed}/`` (``model.keras``,
+    ``preprocessing.json``, ``history.csv``). With ``resume``, a finished folder trained on
+    the same data with the same settings is loaded instead of retrained, and an interrupted
+    one continues from its last epoch checkpoint.
+
+    Returns
+    -------
+    dict
+        ``column``, ``model``, ``history`` (DataFrame), ``pred`` ``(n, T) float32`` for every
+        row (RC-averaged, modelled scale), ``seconds``, ``path``, ``params``, ``seed``.
+    """
+    from seqexpr import bundle, models
+
+    params = dict(params or {})
+    column = f"{name}@{seed}"
+    out = Path(run_dir) / "models" / column
+    y, idx, enc = data["targets"], data["idx"], data["encoding"]
+    settings = dict(params, epochs=epochs, batch_size=batch_size, lr=lr, patience=patience,
+                    rc_augment=rc_augment)
+    fp = bundle.fingerprint(data["onehot"], y, idx["train"])
+    prep_path = out / bundle.PREPROCESSING
+    done = prep_path.exists() and (out / "model.keras").exists() and (out / "history.csv").exists()
+    prep = json.loads(prep_path.read_text()) if done else {}
+    if resume and done and prep.get("params") == settings and prep.get("training_fingerprint") == fp:
+        model = bundle.load_bundle(out).model
+        history, seconds = pd.read_csv(out / "history.csv"), prep.get("train_seconds")
+        print(f"{column}: loaded the finished model from {out} (resume=True)")
+    else:
+        import time
+
+        model = models.build(name, data["onehot"].shape[1], y.shape[1], **params)
+        t0 = time.perf_counter()
+        history = fit(model, data["onehot"], y, idx["train"], idx["valid"], epochs=epochs,
+                      batch_size=batch_size, lr=lr, seed=seed, patience=patience,
+                      rc_augment=rc_augment, unknown=enc.get("unknown", 0.0), mask=data["mask"],
+                      checkpoint_dir=out / "checkpoint", resume=resume, verbose=verbose)
+        seconds = round(time.perf_counter() - t0, 1)
+        history.insert(0, "model", name)
+        prep = bundle.preprocessing_record(enc, model=name, seed=seed, fingerprint=fp,
+                                           params=settings)
+        prep.update(train_seconds=seconds, best_epoch=history.attrs.get("best_epoch"))
+        bundle.save_bundle(model, out, prep)
+        history.to_csv(out / "history.csv", index=False)
+        clear_checkpoint(out / "checkpoint")
+    pred = predict(model, data["onehot"], mask=data["mask"], unknown=enc.get("unknown", 0.0))
+    return dict(column=column, name=name, model=model, history=history, pred=pred,
+                seconds=seconds, path=str(out), params=settings, seed=int(seed))

@@ -1,0 +1,95 @@
+"""Saved bundles predict the same after reload and from a FASTA; 04_model outputs."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqexpr import baselines, bundle, models, train
+from seqexpr.encode import encode, to_float
+
+ENC = {"length": 100, "pad": "right", "trim": "right", "unknown": 0.0, "flank_left": "",
+       "flank_right": "", "alphabet": "ACGT", "rna": False, "targets": ["expression"],
+       "target_transform": {"name": "log", "offset": 0.0}}
+
+
+@pytest.fixture()
+def saved(tmp_path, toy):
+    m = models.cnn(100, filters=8, kernel_size=7, n_conv=1, dense=8)
+    prep = bundle.preprocessing_record(ENC, model="cnn", seed=3, fingerprint="abc")
+    bundle.save_bundle(m, tmp_path / "cnn@3", prep)
+    return tmp_path / "cnn@3", m
+
+
+def test_bundle_reload_predicts_same_values(saved, toy):
+    path, m = saved
+    b = bundle.load_bundle(path)
+    x = to_float(toy["onehot"][:20])
+    expected = train.predict_float(m, x)
+    np.testing.assert_allclose(b.predict(x), expected, rtol=1e-6)
+    np.testing.assert_allclose(b.predict_sequences(toy["seqs"][:20]), expected, rtol=1e-6)
+    # RC averaging is the recorded default: the reverse strand scores the same
+    np.testing.assert_allclose(b.predict(x[:, ::-1, ::-1]), expected, rtol=1e-5, atol=1e-6)
+    assert b.preprocessing["seed"] == 3 and b.preprocessing["target_inverse"] is True
+
+
+def test_predict_fasta_writes_both_scales(saved, toy, tmp_path):
+    path, m = saved
+    fa = tmp_path / "in.fa"
+    # lower case and a shorter record: encoded exactly as recorded (right padding)
+    seqs = [toy["seqs"][0].lower(), toy["seqs"][1][:60], toy["seqs"][2]]
+    fa.write_text("".join(f">r{i} note\n{s}\n" for i, s in enumerate(seqs)))
+    out = bundle.predict_fasta(path, fa, tmp_path / "pred.csv")
+    got = pd.read_csv(tmp_path / "pred.csv")
+    assert list(got.columns) == ["id", "expression", "expression_modelled"]
+    assert list(got["id"]) == ["r0", "r1", "r2"]
+    onehot, mask = encode([s.upper() for s in seqs], length=100)
+    expected = train.predict_float(m, to_float(onehot, mask))[:, 0]
+    np.testing.assert_allclose(got["expression_modelled"], expected, rtol=1e-5)
+    np.testing.assert_allclose(got["expression"], np.exp(expected), rtol=1e-5)
+    assert len(out) == 3
+
+
+def test_predict_fasta_names_the_bad_record(saved, tmp_path):
+    path, _ = saved
+    fa = tmp_path / "bad.fa"
+    fa.write_text(">ok\nACGTACGT\n>bad\nACGTXACG\n")
+    with pytest.raises(ValueError, match=r"bad.fa line 3, record 'bad'.*'X' at position 5"):
+        bundle.predict_fasta(path, fa, tmp_path / "never.csv")
+    assert not (tmp_path / "never.csv").exists()
+
+
+def test_model_stage_writes_the_contract(toy_run):
+    data = train.load_run(toy_run)
+    deep = [train.train_deep(data, "cnn", s, run_dir=toy_run, epochs=2, batch_size=64,
+                             params=dict(filters=8, kernel_size=7, n_conv=1, dense=8),
+                             verbose=0) for s in (0, 1)]
+    base = baselines.train_baselines(data, ("ridge_kmer",), run_dir=toy_run, ks=(3, 4))
+    metrics = bundle.write_model_outputs(toy_run, data, deep, base)
+    pred = pd.read_csv(toy_run / "predictions.csv")
+    assert list(pred.columns) == ["id", "split", "target", "observed", "ridge_kmer", "cnn@0",
+                                  "cnn@1", "cnn"]
+    assert len(pred) == 600 and set(pred["split"]) == {"train", "valid", "test"}
+    assert not pred[["ridge_kmer", "cnn@0", "cnn"]].isna().any().any()
+    np.testing.assert_allclose(pred["cnn"], (pred["cnn@0"] + pred["cnn@1"]) / 2, atol=1e-5)
+    m = json.loads((toy_run / "metrics.json").read_text())
+    assert set(m["test"]["expression"]) == {"ridge_kmer", "cnn@0", "cnn@1", "cnn"}
+    assert m["test"]["expression"]["ridge_kmer"]["n"] == int((pred["split"] == "test").sum())
+    assert m["models"]["cnn@1"]["kind"] == "deep" and m["models"]["ridge_kmer"]["kind"] == "baseline"
+    assert m["best_deep_model"] in ("cnn@0", "cnn@1") and m["best_baseline"] == "ridge_kmer"
+    assert m["noise_ceiling"] is None and metrics["models"]["cnn"]["seed"] == [0, 1]
+    hist = pd.read_csv(toy_run / "history.csv")
+    assert list(hist.columns) == ["model", "seed", "epoch", "loss", "val_loss", "lr"]
+    assert len(hist) == 4
+    for name in ("cnn@0", "cnn@1", "ridge_kmer"):
+        assert (toy_run / "models" / name / "preprocessing.json").exists()
+    assert not (toy_run / "models" / "cnn@0" / "checkpoint").exists()
+    # a saved baseline folder is a bundle too
+    b = bundle.load_bundle(toy_run / "models" / "ridge_kmer")
+    np.testing.assert_allclose(b.predict_sequences(data["seqs"][:5])[:, 0],
+                               pred["ridge_kmer"][:5], rtol=1e-5)
+    # resume: finished models are loaded, not retrained
+    again = train.train_deep(data, "cnn", 0, run_dir=toy_run, epochs=2, batch_size=64,
+                             params=dict(filters=8, kernel_size=7, n_conv=1, dense=8), verbose=0)
+    np.testing.assert_allclose(again["pred"], deep[0]["pred"], rtol=1e-6)

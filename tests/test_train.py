@@ -1,0 +1,103 @@
+"""Training loop: it learns, stops early with the best weights, resumes, streams uint8."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqexpr import models, train
+from seqexpr._backend import keras
+
+TINY = dict(filters=16, kernel_size=9, n_conv=1, dense=16, dropout=0.0)
+
+
+def _split(n, seed=0):
+    idx = np.random.default_rng(seed).permutation(n)
+    return idx[: int(0.8 * n)], idx[int(0.8 * n):]
+
+
+def test_tiny_model_overfits_tiny_dataset(toy):
+    x, y = toy["onehot"][:64], toy["y"][:64]
+    m = models.cnn(x.shape[1], **TINY)
+    idx = np.arange(64)
+    h = train.fit(m, x, y, idx, idx, epochs=40, batch_size=16, lr=5e-3, patience=40,
+                  rc_augment=False, verbose=0)
+    assert list(h.columns[:4]) == ["epoch", "loss", "val_loss", "lr"]
+    assert h["loss"].iloc[-1] < 0.2 * h["loss"].iloc[0]
+    # cosine schedule: the rate falls
+    assert h["lr"].iloc[-1] < h["lr"].iloc[0]
+
+
+def test_early_stopping_restores_best_weights(toy):
+    # pure-noise targets: the model can only overfit, so validation loss rises after a while
+    rng = np.random.default_rng(0)
+    x, y = toy["onehot"][:200], rng.normal(size=200).astype(np.float32)
+    tr, va = _split(200)
+    m = models.cnn(x.shape[1], **TINY)
+    h = train.fit(m, x, y, tr, va, epochs=30, batch_size=16, lr=1e-2, patience=2, verbose=0)
+    assert len(h) < 30  # stopped early
+    best = int(h["val_loss"].idxmin())
+    assert best < len(h) - 1
+    assert h.attrs["best_epoch"] == h["epoch"].iloc[best]
+    pred = train.predict(m, x, va, rc_average=False)[:, 0]
+    np.testing.assert_allclose(np.mean((pred - y[va]) ** 2), h["val_loss"].iloc[best],
+                               rtol=1e-4)
+
+
+def test_resume_continues_at_the_next_epoch(toy, tmp_path):
+    x, y = toy["onehot"][:160], toy["y"][:160]
+    tr, va = _split(160)
+    ck = tmp_path / "ckpt"
+    first = train.fit(models.cnn(x.shape[1], **TINY), x, y, tr, va, epochs=2, batch_size=32,
+                      patience=10, checkpoint_dir=ck, verbose=0)
+    assert (ck / "last.keras").exists() and (ck / "state.json").exists()
+    m = models.cnn(x.shape[1], **TINY)
+    h = train.fit(m, x, y, tr, va, epochs=4, batch_size=32, patience=10, checkpoint_dir=ck,
+                  resume=True, verbose=0)
+    assert h.attrs["resumed_from"] == 2
+    assert h["epoch"].tolist() == [1, 2, 3, 4]
+    pd.testing.assert_frame_equal(h.iloc[:2], first)
+    # the optimizer continued too: the last checkpoint's step count covers all four epochs
+    last = keras.saving.load_model(ck / "last.keras", safe_mode=True)
+    assert int(last.optimizer.iterations.numpy()) == 4 * int(np.ceil(len(tr) / 32))
+    # a finished run is not trained again
+    again = train.fit(models.cnn(x.shape[1], **TINY), x, y, tr, va, epochs=4, batch_size=32,
+                      patience=10, checkpoint_dir=ck, resume=True, verbose=0)
+    assert again["epoch"].tolist() == [1, 2, 3, 4]
+
+
+def test_batches_stream_from_memory_mapped_uint8(toy, tmp_path):
+    np.save(tmp_path / "x.npy", toy["onehot"])
+    x = np.load(tmp_path / "x.npy", mmap_mode="r")
+    y = toy["y"].astype(np.float32)[:, None]
+    ds = train.OneHotBatches(x, y, np.arange(100), batch_size=32, rc_augment=True, shuffle=True)
+    xb, yb = ds[0]
+    assert xb.dtype == np.float32 and xb.shape == (32, x.shape[1], 4) and yb.shape == (32, 1)
+    # every row is one strand of a real sequence, and some were flipped
+    rows = np.sort(ds.order[:32])
+    fwd = np.all(xb == x[rows], axis=(1, 2))
+    rev = np.all(xb == x[rows][:, ::-1, ::-1], axis=(1, 2))
+    assert np.all(fwd | rev) and 0 < rev.sum() < 32
+    h = train.fit(models.cnn(x.shape[1], **TINY), x, y, np.arange(100), np.arange(100, 140),
+                  epochs=1, batch_size=32, verbose=0)
+    assert len(h) == 1 and np.isfinite(h["loss"]).all()
+
+
+def test_fit_refuses_mismatched_targets(toy):
+    m = models.cnn(100, n_targets=2, **TINY)
+    with pytest.raises(ValueError, match="n_targets=1"):
+        train.fit(m, toy["onehot"], toy["y"], np.arange(10), np.arange(10, 20), epochs=1)
+
+
+def test_regression_metrics():
+    y = np.array([1.0, 2.0, 3.0, 4.0, np.nan])
+    m = train.regression_metrics(y, np.array([1.0, 2.0, 3.0, 5.0, 1.0]))
+    assert m["n"] == 4 and m["spearman"] == pytest.approx(1.0)
+    assert 0.9 < m["pearson"] < 1 and m["rmse"] == pytest.approx(0.5)
+    assert np.isnan(train.regression_metrics(y, np.ones(5))["pearson"])
+
+
+def test_plot_history_returns_figure():
+    h = pd.DataFrame(dict(model="cnn", seed=[0, 0, 1, 1], epoch=[1, 2, 1, 2],
+                          loss=[2, 1, 2, 1.5], val_loss=[2, 1.5, 2, 1.8], lr=1e-3))
+    fig = train.plot_history(h)
+    assert len(fig.axes) == 2 and fig.axes[0].get_xlabel() == "epoch"
