@@ -109,7 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "predict":
         from seqexpr import bundle
 
-        bundle.predict_fasta(args.model, args.fasta, args.out)
+        try:
+            bundle.predict_fasta(args.model, args.fasta, args.out)
+        except (ValueError, FileNotFoundError) as exc:  # bad input: say what, not a traceback
+            print(f"seqexpr predict: {exc}", file=sys.stderr)
+            return 1
         return 0
     from seqexpr import pipeline
 

@@ -11,8 +11,33 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 # TensorFlow's C++ start-up chatter (CUDA probing, CPU feature notes) buries real messages.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 
+def _import_keras():
+    """Import keras; with TensorFlow, silence the C++ messages printed while it probes for
+    CUDA (they are written to file descriptor 2 before any logging is set up, and would
+    show up as red boxes in every report). ``SEQEXPR_VERBOSE_TF=1`` keeps them."""
+    if os.environ["KERAS_BACKEND"] != "tensorflow" or os.environ.get("SEQEXPR_VERBOSE_TF"):
+        import keras
+
+        return keras
+    import sys
+
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import keras
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # the CUDA probe happens here, once
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    return keras
+
+
+keras = _import_keras()
 BACKEND = keras.backend.backend()
 
 

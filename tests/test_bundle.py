@@ -93,3 +93,21 @@ def test_model_stage_writes_the_contract(toy_run):
     again = train.train_deep(data, "cnn", 0, run_dir=toy_run, epochs=2, batch_size=64,
                              params=dict(filters=8, kernel_size=7, n_conv=1, dense=8), verbose=0)
     np.testing.assert_allclose(again["pred"], deep[0]["pred"], rtol=1e-6)
+
+
+def test_predict_command_line_matches_the_bundle(saved, toy, tmp_path):
+    # `python -m seqexpr predict` is what a user runs on new sequences: same values as the
+    # bundle, no setting repeated.
+    import subprocess
+    import sys
+
+    path, m = saved
+    fa = tmp_path / "new.fa"
+    fa.write_text("".join(f">n{i}\n{s}\n" for i, s in enumerate(toy["seqs"][:5])))
+    out = tmp_path / "preds.csv"
+    res = subprocess.run([sys.executable, "-m", "seqexpr", "predict", "--model", str(path),
+                          "--fasta", str(fa), "--out", str(out)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    got = pd.read_csv(out)
+    expected = bundle.load_bundle(path).predict_sequences(toy["seqs"][:5])[:, 0]
+    np.testing.assert_allclose(got["expression_modelled"], expected, rtol=1e-5)
