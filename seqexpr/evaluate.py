@@ -383,7 +383,6 @@ def evaluate_run(run_dir: str | os.PathLike, *, seed: int = 0, n_bootstrap: int 
 
 def gc_content(seqs) -> pd.Series:
     """GC fraction of each sequence over its A/C/G/T bases: ``(n,) float64`` (NaN if none)."""
-    s = pd.Series(seqs, dtype=str).str.upper()
-    gc = s.str.count("[GC]")
-    acgt = s.str.count("[ACGT]")
-    return (gc / acgt.where(acgt > 0)).astype(np.float64)
+    from seqexpr.explore import gc_content as _gc
+
+    return pd.Series(_gc(list(seqs)), dtype=np.float64)

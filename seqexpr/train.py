@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from seqexpr._backend import keras, set_seed
+from seqexpr.encode import reverse_complement
 
 HISTORY_COLUMNS = ["epoch", "loss", "val_loss", "lr"]
 
@@ -32,11 +33,6 @@ def _to_float(onehot, mask, unknown):
             raise
         return np.asarray(onehot, dtype=np.float32)
     return to_float(onehot, mask, unknown=unknown)
-
-
-def reverse_complement(x):
-    """Reverse complement of one-hot ``(..., L, 4)`` arrays (ACGT order): flip L and bases."""
-    return x[..., ::-1, ::-1]
 
 
 class OneHotBatches(keras.utils.PyDataset):

@@ -24,40 +24,16 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .filters import pwm_consensus as consensus
+from .filters import pwm_information as information_content
 from .seqlets import extract_seqlets, seqlet_windows
 
-ALPHABET = np.array(list("ACGT"))
-_IUPAC = {frozenset("AC"): "M", frozenset("AG"): "R", frozenset("AT"): "W",
-          frozenset("CG"): "S", frozenset("CT"): "Y", frozenset("GT"): "K"}
 
 
 # -- PWM utilities ----------------------------------------------------------------------
-def information_content(pwm, *, background=0.25):
-    """Bits per column of a probability matrix ``(k, 4)`` against a uniform background."""
-    p = np.clip(np.asarray(pwm, dtype=np.float64), 1e-9, 1.0)
-    p = p / p.sum(1, keepdims=True)
-    return (p * np.log2(p / background)).sum(1)
-
-
 def reverse_complement_pwm(pwm):
     """Reverse complement of a ``(k, 4)`` ACGT matrix."""
     return np.asarray(pwm)[::-1, ::-1].copy()
-
-
-def consensus(pwm):
-    """IUPAC consensus of a ``(k, 4)`` probability matrix (``N`` for uninformative columns)."""
-    p = np.asarray(pwm, dtype=np.float64)
-    p = p / np.clip(p.sum(1, keepdims=True), 1e-12, None)
-    out = []
-    for row in p:
-        order = np.argsort(row)[::-1]
-        if row[order[0]] >= 0.6:
-            out.append(ALPHABET[order[0]])
-        elif row[order[0]] + row[order[1]] >= 0.8:
-            out.append(_IUPAC[frozenset(ALPHABET[order[:2]])])
-        else:
-            out.append("N")
-    return "".join(out)
 
 
 def trim_span(pwm, *, min_ic=0.4):
