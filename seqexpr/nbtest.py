@@ -20,6 +20,7 @@ SMALL_DEMO = {"n": 600, "length": 200, "seed": 0}
 def prepare(out: str | Path, *, n: int = SMALL_DEMO["n"], seed: int = 0) -> list[Path]:
     """Write the small demo and parameterized notebook copies into ``out``; return the copies."""
     import nbformat
+    from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
     from seqexpr import demo
@@ -45,7 +46,7 @@ def prepare(out: str | Path, *, n: int = SMALL_DEMO["n"], seed: int = 0) -> list
         src = pipeline.notebooks_dir() / f"{name}.ipynb"
         if not src.exists():
             continue
-        nb = nbformat.read(str(src), as_version=4)
+        nb = load_notebook_node(str(src))  # papermill's reader gives every cell its tags
         nb = parameterize_notebook(nb, pipeline.parameters_for(src, params))
         dst = out / f"{name}.ipynb"
         nbformat.write(nb, str(dst))
