@@ -203,7 +203,17 @@ def write_html(notebook: str | Path, html: str | Path) -> Path:
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(notebook), as_version=4)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                output["text"] = collapse_carriage_returns(output.get("text", ""))
     exporter = HTMLExporter()
     body, _ = exporter.from_notebook_node(nb)
     Path(html).write_text(body, encoding="utf-8")
     return Path(html)
+
+
+def collapse_carriage_returns(text: str) -> str:
+    """Keep what a terminal would show: on each line, only the text after its last carriage
+    return (progress bars redraw themselves with ``\r``; a report needs only their last state)."""
+    return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))

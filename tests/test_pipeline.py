@@ -84,3 +84,15 @@ def test_cli_maps_both_input_forms_onto_parameters(tmp_path):
     with pytest.raises(SystemExit):
         run_parameters(build_parser().parse_args(
             ["run", "--fasta", "a.fa", "--target", "y", "--out", str(tmp_path)]))
+
+
+def test_reports_keep_only_the_last_state_of_progress_bars(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("pass")
+    cell.outputs = [nbformat.v4.new_output(
+        "stream", name="stderr", text="ISM:   0%|  | 0/9\rISM:  50%|# | 4/9\rISM: 100%|##| 9/9\nok\n")]
+    nb.cells = [cell]
+    nbformat.write(nb, str(tmp_path / "x.ipynb"))
+    html = pipeline.write_html(tmp_path / "x.ipynb", tmp_path / "x.html").read_text()
+    assert "ISM: 100%" in html and "ISM:  50%" not in html and "ok" in html
+    assert pipeline.collapse_carriage_returns("a\rb\nc") == "b\nc"

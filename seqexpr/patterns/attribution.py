@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: no widget dependency, collapse cleanly in reports
 
 __all__ = ["ism", "ism_centered", "center_ism", "gradient_x_input", "dinuc_shuffle",
            "agreement", "rc_consistency", "top_position_stability"]
