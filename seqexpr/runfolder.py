@@ -154,10 +154,11 @@ def _merge(into: dict, new: dict) -> None:
             into[k] = v
 
 
-def record_stage(run_dir: str | os.PathLike, stage: str, parameters: dict, **extra: Any) -> dict:
+def record_stage(run_dir: str | os.PathLike, stage: str, parameters: dict, **extra: Any) -> None:
     """Record a notebook's parameters (and seed) in the manifest; call it in the notebook's
-    first cell after ``parameters``, so a run started by hand in JupyterLab is recorded too."""
+    first cell after ``parameters``, so a run started by hand in JupyterLab is recorded too.
+    Returns nothing, so that the call as a cell's last line prints nothing into the report."""
     Path(run_dir).mkdir(parents=True, exist_ok=True)
-    return update_manifest(
+    update_manifest(
         run_dir, stages={stage: {"parameters": dict(parameters), "recorded": now(), **extra}}
     )
