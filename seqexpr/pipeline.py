@@ -204,13 +204,28 @@ def write_html(notebook: str | Path, html: str | Path) -> Path:
 
     nb = nbformat.read(str(notebook), as_version=4)
     for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream":
-                output["text"] = collapse_carriage_returns(output.get("text", ""))
+        if "outputs" in cell:
+            cell.outputs = _tidy_streams(cell.outputs)
     exporter = HTMLExporter()
     body, _ = exporter.from_notebook_node(nb)
     Path(html).write_text(body, encoding="utf-8")
     return Path(html)
+
+
+def _tidy_streams(outputs: list) -> list:
+    """Join consecutive outputs of one stream (each progress-bar redraw arrives as its own
+    output) and keep only their last state."""
+    tidy: list = []
+    for out in outputs:
+        if (out.get("output_type") == "stream" and tidy
+                and tidy[-1].get("output_type") == "stream" and tidy[-1]["name"] == out["name"]):
+            tidy[-1]["text"] += out["text"]
+        else:
+            tidy.append(out)
+    for out in tidy:
+        if out.get("output_type") == "stream":
+            out["text"] = collapse_carriage_returns(out["text"])
+    return tidy
 
 
 def collapse_carriage_returns(text: str) -> str:

@@ -89,8 +89,9 @@ def test_cli_maps_both_input_forms_onto_parameters(tmp_path):
 def test_reports_keep_only_the_last_state_of_progress_bars(tmp_path):
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("pass")
-    cell.outputs = [nbformat.v4.new_output(
-        "stream", name="stderr", text="ISM:   0%|  | 0/9\rISM:  50%|# | 4/9\rISM: 100%|##| 9/9\nok\n")]
+    # as the kernel sends them: every redraw is an output of its own
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=t) for t in
+                    ["\rISM:   0%|  | 0/9", "\rISM:  50%|# | 4/9", "\rISM: 100%|##| 9/9", "\nok\n"]]
     nb.cells = [cell]
     nbformat.write(nb, str(tmp_path / "x.ipynb"))
     html = pipeline.write_html(tmp_path / "x.ipynb", tmp_path / "x.html").read_text()

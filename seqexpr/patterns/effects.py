@@ -333,6 +333,7 @@ def cooperativity(predict_fn, backgrounds, motif_a, motif_b, *, spacing=5, posit
 def plot_position_profile(profile, *, window=None, title="Insertion effect along the sequence",
                           ax=None):
     """Line plot of a :func:`position_profile` (mean ± sd band), with the window shaded."""
+    own = ax is None
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 3))
     x = profile["position"].to_numpy()
     m = profile["effect_mean"].to_numpy(float)
@@ -348,6 +349,8 @@ def plot_position_profile(profile, *, window=None, title="Insertion effect along
     ax.set_title(title)
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
+    if own:  # detach from pyplot: the notebook shows the returned figure once
+        plt.close(fig)
     return fig
 
 
@@ -363,6 +366,7 @@ def plot_effects(effects, *, label="motif_id", effect="effect", sd="effect_sd",
                                 effect: [r["effect"] for r in effects.values()],
                                 sd: [r["effect_sd"] for r in effects.values()]})
     df = effects.reset_index(drop=True)
+    own = ax is None
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(
         figsize=(6, 0.4 * len(df) + 1.2))
     vals = df[effect].to_numpy(float)
@@ -374,11 +378,14 @@ def plot_effects(effects, *, label="motif_id", effect="effect", sd="effect_sd",
     ax.set_xlabel("change in prediction on insertion (mean ± sd)")
     ax.set_title(title)
     fig.tight_layout()
+    if own:  # detach from pyplot: the notebook shows the returned figure once
+        plt.close(fig)
     return fig
 
 
 def plot_cooperativity(result, *, names=("A", "B"), title=None, ax=None):
     """Bars of A alone, B alone, the additive expectation and both together."""
+    own = ax is None
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 3.2))
     a, b = names
     labels = [f"{a} alone", f"{b} alone", f"{a} + {b} expected", f"{a} and {b} together"]
@@ -392,4 +399,6 @@ def plot_cooperativity(result, *, names=("A", "B"), title=None, ax=None):
                           f"(p = {result['p_value']:.2g}, spacing {result['spacing']} nt)")
     ax.tick_params(axis="x", labelrotation=20)
     fig.tight_layout()
+    if own:  # detach from pyplot: the notebook shows the returned figure once
+        plt.close(fig)
     return fig

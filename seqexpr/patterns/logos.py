@@ -61,6 +61,7 @@ def attribution_logos(attr, onehot, indices, *, mask=None, labels=None, title=No
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    plt.close(fig)  # detach from pyplot: the notebook shows the returned figure once
     return fig
 
 
@@ -105,6 +106,7 @@ def motif_logo(matrix, *, kind="ic", title=None, ax=None):
     ax.set_xticks(range(len(m)), [str(i + 1) for i in range(len(m))])
     if title:
         ax.set_title(title, fontsize=9)
+    plt.close(fig)  # detach from pyplot: the notebook shows the returned figure once
     return fig
 
 
@@ -144,4 +146,5 @@ def motif_logos(motifs, *, matches=None, max_motifs=10):
         axes[0, 0].set_axis_off()
         axes[0, 1].set_axis_off()
     fig.tight_layout()
+    plt.close(fig)  # detach from pyplot: the notebook shows the returned figure once
     return fig
