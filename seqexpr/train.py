@@ -401,11 +401,13 @@ def train_deep(data, name, seed, *, run_dir, params=None, epochs=30, batch_size=
         seconds = round(time.perf_counter() - t0, 1)
         history.insert(0, "model", name)
         prep = bundle.preprocessing_record(enc, model=name, seed=seed, fingerprint=fp,
-                                           params=settings)
+                                           params=settings, rc_average=rc_augment)
         prep.update(train_seconds=seconds, best_epoch=history.attrs.get("best_epoch"))
         bundle.save_bundle(model, out, prep)
         history.to_csv(out / "history.csv", index=False)
         clear_checkpoint(out / "checkpoint")
-    pred = predict(model, data["onehot"], mask=data["mask"], unknown=enc.get("unknown", 0.0))
+    # a model trained on one strand is scored on that strand only
+    pred = predict(model, data["onehot"], mask=data["mask"], unknown=enc.get("unknown", 0.0),
+                   rc_average=rc_augment)
     return dict(column=column, name=name, model=model, history=history, pred=pred,
                 seconds=seconds, path=str(out), params=settings, seed=int(seed))

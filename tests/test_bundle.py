@@ -111,3 +111,18 @@ def test_predict_command_line_matches_the_bundle(saved, toy, tmp_path):
     got = pd.read_csv(out)
     expected = bundle.load_bundle(path).predict_sequences(toy["seqs"][:5])[:, 0]
     np.testing.assert_allclose(got["expression_modelled"], expected, rtol=1e-5)
+
+
+def test_one_strand_model_is_saved_and_scored_on_one_strand(toy_run):
+    # Oriented constructs (native genes) train without RC augmentation; the bundle must then
+    # not average strands at prediction, or a promoter is averaged with a reversed terminator.
+    data = train.load_run(toy_run)
+    res = train.train_deep(data, "cnn", 0, run_dir=toy_run, epochs=1, batch_size=64,
+                           params=dict(filters=8, n_conv=1, dense=8), rc_augment=False,
+                           verbose=0)
+    b = bundle.load_bundle(res["path"])
+    assert b.preprocessing["rc_average"] is False
+    x = to_float(data["onehot"][:10])
+    np.testing.assert_allclose(res["pred"][:10], train.predict_float(b.model, x, rc_average=False),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(b.predict(x), res["pred"][:10], rtol=1e-5, atol=1e-6)
