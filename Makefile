@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.seqexpr-installed
 DEMO_N ?= 20000
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo report test lab bench clean
+.PHONY: help venv demo report test lab bench accuracy clean
 
 help:  ## List the commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -34,8 +34,11 @@ lab: $(STAMP)  ## Open JupyterLab on notebooks/ with the project's environment a
 	$(PY) -m ipykernel install --user --name seqexpr --display-name "seqexpr (.venv)"
 	$(VENV)/bin/jupyter lab notebooks/
 
-bench: $(STAMP)  ## Print the speed and memory figures (benchmarks/)
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+bench: $(STAMP)  ## Print the speed and memory figures (bench_encode, bench_train)
+	@for b in benchmarks/bench_encode.py benchmarks/bench_train.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+accuracy: $(STAMP)  ## Run the accuracy panel: deep ensemble vs k-mer baselines on 9 datasets
+	$(PY) benchmarks/bench_accuracy.py
 
 clean:  ## Remove build outputs (keeps .venv, data/ and reports/)
 	rm -rf build .pytest_cache

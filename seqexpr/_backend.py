@@ -42,8 +42,16 @@ BACKEND = keras.backend.backend()
 
 
 def set_seed(seed: int) -> None:
-    """Seed Python, NumPy and the active Keras backend for a reproducible run."""
+    """Seed Python, NumPy and the active Keras backend for a reproducible run.
+
+    On TensorFlow, ops are also made deterministic (multi-threaded reductions otherwise sum
+    in a varying order), so the same seed trains the same model on the same machine.
+    """
     keras.utils.set_random_seed(int(seed))
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
 
 
 __all__ = ["keras", "BACKEND", "set_seed"]

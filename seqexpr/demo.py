@@ -58,7 +58,8 @@ CPG_FACTOR, TPA_FACTOR, AT_RUN_FACTOR = 0.4, 0.75, 1.3
 FORMULA = (
     "signal = baseline + sum over motifs of effect * (1 + copy_decay + ... + copy_decay**(k-1))"
     " (= effect * k when copy_decay is 1) + sum over pairs of interaction * [k_a > 0 and k_b > 0]"
-    " + gc_effect * (gc - gc_center); k = number of the motif's active sites (scan_sites: best-"
+    " + gc_effect * (gc - gc_center); a pair with max_spacing counts only when a site of each"
+    " starts within max_spacing nt of the other; k = number of the motif's active sites (scan_sites: best-"
     "strand log2-odds >= threshold, local maximum within width-1 nt, and for a motif with a"
     " window the whole site inside [start, end)); gc = G+C fraction of the final sequence."
     " expression_rep1/2 = signal + independent N(0, noise_sd^2); expression = their mean;"
@@ -165,12 +166,12 @@ def _draw_starts(width, window, inside, length, rng) -> np.ndarray:
     return starts
 
 
-def _plan_sites(n, length, specs, widths, windows, rng) -> pd.DataFrame:
+def _plan_sites(n, length, specs, widths, windows, rng, copies_p=COPIES) -> pd.DataFrame:
     """Non-overlapping planted sites: seq, motif (index), width, start, strand (+1/-1)."""
     parts = []
     for m, spec in enumerate(specs):
         present = rng.random(n) < spec["presence"]
-        copies = 1 + (rng.random(n)[:, None] > np.cumsum(COPIES)[None, :-1]).sum(1)
+        copies = 1 + (rng.random(n)[:, None] > np.cumsum(copies_p)[None, :-1]).sum(1)
         seq = np.repeat(np.arange(n), np.where(present, copies, 0))
         inside = rng.random(len(seq)) < INSIDE_WINDOW
         parts.append(pd.DataFrame({"seq": seq, "motif": m, "width": widths[m], "inside": inside}))
@@ -301,9 +302,24 @@ def signal_from_sites(sites: pd.DataFrame, gc, truth: dict) -> np.ndarray:
     effects = np.array([m["effect"] for m in truth["motifs"]])
     y = truth["baseline"] + gain @ effects + truth["gc_effect"] * (gc - truth["gc_center"])
     for p in truth["pairs"]:
-        both = (counts[:, names.index(p["a"])] > 0) & (counts[:, names.index(p["b"])] > 0)
+        if p.get("max_spacing") is None:
+            both = (counts[:, names.index(p["a"])] > 0) & (counts[:, names.index(p["b"])] > 0)
+        else:
+            both = _pairs_within(act, p["a"], p["b"], p["max_spacing"], n)
         y = y + p["interaction"] * both
     return y
+
+
+def _pairs_within(active_sites: pd.DataFrame, a: str, b: str, max_spacing: int, n: int):
+    """(n,) bool: the sequence holds an active site of ``a`` and one of ``b`` whose starts lie
+    at most ``max_spacing`` nt apart."""
+    sa = active_sites.loc[active_sites["motif"] == a, ["row", "start"]]
+    sb = active_sites.loc[active_sites["motif"] == b, ["row", "start"]]
+    both = sa.merge(sb, on="row", suffixes=("_a", "_b"))
+    close = (both["start_a"] - both["start_b"]).abs() <= max_spacing
+    out = np.zeros(n, bool)
+    out[both.loc[close, "row"].to_numpy()] = True
+    return out
 
 
 def gc_fraction(seqs) -> np.ndarray:
@@ -320,7 +336,8 @@ def true_signal(seqs, truth: dict) -> np.ndarray:
 
 # -- the dataset ----------------------------------------------------------------------------------
 def make_demo(n: int = 20000, length: int = 200, seed: int = 0, *,
-              noise_ceiling: float = 0.90) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+              noise_ceiling: float = 0.90, motifs=None, pairs=None, copy_decay=None,
+              gc_effect=None, copies_p=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Generate the demo dataset in memory (no I/O); the same seed gives the same data.
 
     Parameters
@@ -334,6 +351,16 @@ def make_demo(n: int = 20000, length: int = 200, seed: int = 0, *,
     noise_ceiling : float
         Target Pearson between the true signal and ``expression`` (mean of two replicates);
         the replicate noise SD is set from the signal's variance to reach it.
+    motifs, pairs : sequence of dict, optional
+        Other grammars than the demo's (``MOTIFS``, ``PAIRS``), in the same form; a pair may
+        carry ``max_spacing`` (nt between the starts of its two sites) to make a spacing rule.
+        Used by the accuracy panel (``benchmarks/bench_accuracy.py``) to make datasets unlike
+        the demo on purpose.
+    copy_decay, gc_effect : float, optional
+        Gain of the j-th site of a motif (``copy_decay ** j``) and the GC slope; the demo's
+        ``COPY_DECAY`` and ``GC_EFFECT`` when None.
+    copies_p : sequence of float, optional
+        P(1, 2, ... planted sites | the motif is planted); ``COPIES`` when None.
 
     Returns
     -------
@@ -350,9 +377,20 @@ def make_demo(n: int = 20000, length: int = 200, seed: int = 0, *,
                          f"length={length}; the longest motif (REST) is 20 nt.")
     if not 0 < noise_ceiling < 1:
         raise ValueError(f"noise_ceiling must lie in (0, 1), got {noise_ceiling}")
+    specs = MOTIFS if motifs is None else tuple(motifs)
+    pairs = PAIRS if pairs is None else tuple(pairs)
+    copy_decay = COPY_DECAY if copy_decay is None else float(copy_decay)
+    gc_effect = GC_EFFECT if gc_effect is None else float(gc_effect)
+    copies_p = COPIES if copies_p is None else tuple(float(p) for p in copies_p)
+    if abs(sum(copies_p) - 1) > 1e-9:
+        raise ValueError(f"copies_p must sum to 1, got {copies_p}")
+    names = [spec["name"] for spec in specs]
+    for p in pairs:
+        if p["a"] not in names or p["b"] not in names:
+            raise ValueError(f"pair {p} names a motif that is not among {names}")
     rng = np.random.default_rng(seed)
     motifs = []
-    for spec in MOTIFS:
+    for spec in specs:
         name, pwm = _jaspar_pwm(spec["jaspar_id"])
         max_score = log_odds(pwm).max(1).sum()
         motifs.append(dict(
@@ -367,7 +405,7 @@ def make_demo(n: int = 20000, length: int = 200, seed: int = 0, *,
 
     gc_target = rng.beta(GC_CENTER * GC_CONCENTRATION, (1 - GC_CENTER) * GC_CONCENTRATION, n)
     codes = _background(gc_target, length, rng)
-    plan = _plan_sites(n, length, MOTIFS, widths, windows, rng)
+    plan = _plan_sites(n, length, specs, widths, windows, rng, copies_p)
     for m, spec in enumerate(motifs):
         sel = plan[plan["motif"] == m]
         inst = _sample_instances(np.asarray(spec["pwm"]), len(sel), spec["plant_threshold"],
@@ -382,8 +420,8 @@ def make_demo(n: int = 20000, length: int = 200, seed: int = 0, *,
     ids = [f"demo{i:0{digits}d}" for i in range(n)]
     truth = dict(
         seed=seed, n=n, length=length, generator="seqexpr.demo.make_demo",
-        jaspar_release=JASPAR_RELEASE, baseline=BASELINE, gc_effect=GC_EFFECT,
-        gc_center=GC_CENTER, copy_decay=COPY_DECAY, motifs=motifs, pairs=[dict(p) for p in PAIRS],
+        jaspar_release=JASPAR_RELEASE, baseline=BASELINE, gc_effect=gc_effect,
+        gc_center=GC_CENTER, copy_decay=copy_decay, motifs=motifs, pairs=[dict(p) for p in pairs],
         replicates=["expression_rep1", "expression_rep2"], sites_file="ground_truth_sites.csv",
     )
     sites = scan_sites(seqs, truth)
@@ -425,7 +463,7 @@ def make_demo(n: int = 20000, length: int = 200, seed: int = 0, *,
             cpg_factor=CPG_FACTOR, tpa_factor=TPA_FACTOR, at_run_factor=AT_RUN_FACTOR,
             gc_mean=float(gc.mean()), gc_sd=float(gc.std())),
         planting=dict(
-            presence="per motif (see motifs[].presence)", copies_p=list(COPIES),
+            presence="per motif (see motifs[].presence)", copies_p=list(copies_p),
             inside_window=INSIDE_WINDOW, overlap="planted sites never overlap (>= 1 nt apart)",
             instances="sampled from the PWM, kept when scoring >= the motif's plant_threshold",
             # per motif: sites planted, planted sites that count (a stronger overlapping match

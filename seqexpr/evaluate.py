@@ -258,8 +258,8 @@ def verdict(evaluation: dict, target: str, *, alpha: float = 0.05) -> str:
 def headline_models(evaluation: dict, target: str) -> list[str]:
     """The models worth plotting: the best on test, the best deep model, the best baseline."""
     ev = evaluation["targets"][target]
-    names = [ev["ranking"][0]["model"], evaluation.get("best_deep_model"),
-             evaluation.get("best_baseline")]
+    names = [ev["ranking"][0]["model"], evaluation.get("deep_ensemble"),
+             evaluation.get("best_deep_model"), evaluation.get("best_baseline")]
     known = {r["model"] for r in ev["ranking"]}
     return [m for m in dict.fromkeys(names) if m in known]
 
@@ -334,6 +334,9 @@ def evaluate_run(run_dir: str | os.PathLike, *, seed: int = 0, n_bootstrap: int 
     base = [m for m in models if model_kind(m, models_info) == "baseline"]
     best_deep = metrics.get("best_deep_model") or _best_on_split(pred, single, "valid")
     best_base = metrics.get("best_baseline") or _best_on_split(pred, base, "valid")
+    # the headline deep prediction: the seed ensemble where 04_model wrote one
+    head_deep = metrics.get("deep_ensemble") or best_deep
+    head_deep = head_deep if head_deep in models else best_deep
     test = pred[pred["split"] == "test"]
     targets = list(dict.fromkeys(test["target"]))
     ceilings = _ceilings(run_dir, load, seqs, test["id"].unique(), metrics)
@@ -345,10 +348,10 @@ def evaluate_run(run_dir: str | os.PathLike, *, seed: int = 0, n_bootstrap: int 
         ranking = overall.sort_values("pearson", ascending=False, na_position="last")
         ranking = ranking.assign(kind=[model_kind(m, models_info) for m in ranking["model"]])
         names, boot = boots[t]
-        pairs = choose_pairs(overall, best_deep=best_deep, best_baseline=best_base)
+        pairs = choose_pairs(overall, best_deep=head_deep, best_baseline=best_base)
         comps = compare_models(names, boot, overall.set_index("model").loc[names, "pearson"],
                                pairs=pairs, ci=ci)
-        comps["role"] = ["deep_vs_baseline" if (a, b) == (best_deep, best_base) else "vs_best"
+        comps["role"] = ["deep_vs_baseline" if (a, b) == (head_deep, best_base) else "vs_best"
                          for a, b in zip(comps["a"], comps["b"])]
         ceiling, source = _ceiling_for(ceilings, t, targets)
         sub = table[(table["target"] == t) & (table["grouping"] != "all")]
@@ -362,7 +365,8 @@ def evaluate_run(run_dir: str | os.PathLike, *, seed: int = 0, n_bootstrap: int 
             "relatives": {"with": int(rel.sum()), "without": int((~rel.astype(bool)).sum())},
             "ceiling": ceiling, "ceiling_source": source}
     evaluation = {"split": "test", "seed": seed, "n_bootstrap": n_bootstrap, "ci": ci,
-                  "group_column": gcol, "best_deep_model": best_deep, "best_baseline": best_base,
+                  "group_column": gcol, "best_deep_model": best_deep, "deep_ensemble": head_deep,
+                  "best_baseline": best_base,
                   "kinds": {m: model_kind(m, models_info) for m in models},
                   "ceilings": ceilings, "targets": per_target}
     evaluation["verdict"] = {t: verdict(evaluation, t) for t in targets}

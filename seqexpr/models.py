@@ -87,23 +87,8 @@ def cnn(length, n_targets=1, *, filters=96, kernel_size=15, n_conv=3, conv_kerne
         x = layers.Activation("relu", name=f"relu{i + 1}")(x)
         if pool > 1 and x.shape[1] >= pool:
             x = layers.MaxPooling1D(pool, name=f"pool{i + 1}")(x)
-    if head == "flatten":
-        x = layers.Flatten(name="flatten")(x)
-    else:
-        parts = [layers.GlobalAveragePooling1D(name="avg")(x),
-                 layers.GlobalMaxPooling1D(name="max")(x)]
-        if position_channels:
-            pos = layers.Conv1D(int(position_channels), 1, activation="relu",
-                                name="position_mix")(x)
-            parts.append(layers.Flatten(name="flatten")(pos))
-        x = layers.Concatenate(name="pooled")(parts)
-    if dropout:
-        x = layers.Dropout(dropout, name="dropout1")(x)
-    if dense:
-        x = layers.Dense(int(dense), activation="relu", name="dense")(x)
-        if dropout:
-            x = layers.Dropout(dropout, name="dropout2")(x)
-    out = layers.Dense(int(n_targets), name="output")(x)
+    x = layers.Flatten(name="flatten")(x) if head == "flatten" else _pooled(x, position_channels)
+    out = _dense_head(x, dropout=dropout, dense=dense, n_targets=n_targets)
     return keras.Model(inp, out, name=name)
 
 
@@ -167,11 +152,92 @@ def dilated_resnet(length, n_targets=1, *, filters=64, kernel_size=15, n_blocks=
     return keras.Model(inp, out, name=name)
 
 
-BUILDERS = {"cnn": cnn, "resnet": dilated_resnet}
+def _pooled(x, position_channels, activation="relu"):
+    """The hybrid head's features: global average + max pooling (how many motifs, wherever
+    they sit) joined with a narrow flattened positional branch (where they sit)."""
+    parts = [layers.GlobalAveragePooling1D(name="avg")(x), layers.GlobalMaxPooling1D(name="max")(x)]
+    if position_channels:
+        pos = layers.Conv1D(int(position_channels), 1, activation=activation,
+                            name="position_mix")(x)
+        parts.append(layers.Flatten(name="flatten")(pos))
+    return layers.Concatenate(name="pooled")(parts)
+
+
+def _dense_head(x, *, dropout, dense, n_targets, activation="relu"):
+    """Dropout - Dense(``dense``) - Dropout - the linear output layer."""
+    if dropout:
+        x = layers.Dropout(dropout, name="dropout1")(x)
+    if dense:
+        x = layers.Dense(int(dense), activation=activation, name="dense")(x)
+        if dropout:
+            x = layers.Dropout(dropout, name="dropout2")(x)
+    return layers.Dense(int(n_targets), name="output")(x)
+
+
+def se_cnn(length, n_targets=1, *, filters=64, kernel_size=11, n_blocks=3, block_kernel=7,
+           se_ratio=0.25, pool=2, dense=64, dropout=0.2, position_channels=8, name="se_cnn"):
+    """Residual convolution blocks with squeeze-and-excitation and SiLU (LegNet-inspired).
+
+    A stem convolution (``kernel_size``, the motif detectors), then ``n_blocks`` residual
+    blocks, each Conv1D(``block_kernel``) - BN - SiLU - squeeze-and-excitation (a per-sequence
+    gate on every channel, from its global average) - Conv1D(1) - BN added to its input and
+    max-pooled by ``pool``; the hybrid head of :func:`cnn`. Channels stay at ``filters`` so
+    the cost per sequence stays small on CPUs.
+
+    Returns
+    -------
+    keras.Model
+        Uncompiled; input ``(batch, length, 4) float32``, output ``(batch, n_targets)``.
+    """
+    c = int(filters)
+    inp = keras.Input((int(length), 4), name="onehot")
+    x = layers.Conv1D(c, kernel_size, padding="same", use_bias=False, name="stem")(inp)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="stem_bn")(x)
+    x = layers.Activation("silu", name="stem_silu")(x)
+    for i in range(int(n_blocks)):
+        b = f"block{i + 1}"
+        h = layers.Conv1D(c, block_kernel, padding="same", use_bias=False, name=f"{b}_conv")(x)
+        h = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{b}_bn1")(h)
+        h = layers.Activation("silu", name=f"{b}_silu")(h)
+        g = layers.GlobalAveragePooling1D(keepdims=True, name=f"{b}_squeeze")(h)
+        g = layers.Dense(max(4, int(c * se_ratio)), activation="silu", name=f"{b}_se1")(g)
+        g = layers.Dense(c, activation="sigmoid", name=f"{b}_se2")(g)
+        h = layers.Multiply(name=f"{b}_excite")([h, g])
+        h = layers.Conv1D(c, 1, use_bias=False, name=f"{b}_mix")(h)
+        h = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{b}_bn2")(h)
+        x = layers.Add(name=f"{b}_add")([x, h])
+        x = layers.Activation("silu", name=f"{b}_out")(x)
+        if pool > 1 and x.shape[1] >= 2 * pool:
+            x = layers.MaxPooling1D(pool, name=f"{b}_pool")(x)
+    out = _dense_head(_pooled(x, position_channels, "silu"), dropout=dropout, dense=dense,
+                      n_targets=n_targets, activation="silu")
+    return keras.Model(inp, out, name=name)
+
+
+def deepstarr(length, n_targets=1, *, name="deepstarr"):
+    """The DeepSTARR-size reference (de Almeida 2022 layout, our code): four Conv1D - BN -
+    ReLU - MaxPool(2) blocks of 256x7, 60x3, 60x5, 120x3, then two dense layers of 256 with
+    dropout 0.4. About 0.5 M parameters at 200 nt; the yardstick of the speed benchmark."""
+    inp = keras.Input((int(length), 4), name="onehot")
+    x = inp
+    for i, (f, k) in enumerate([(256, 7), (60, 3), (60, 5), (120, 3)]):
+        x = layers.Conv1D(f, k, padding="same", name=f"conv{i + 1}")(x)
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn{i + 1}")(x)
+        x = layers.Activation("relu", name=f"relu{i + 1}")(x)
+        if x.shape[1] >= 2:
+            x = layers.MaxPooling1D(2, name=f"pool{i + 1}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    for i in range(2):
+        x = layers.Dense(256, activation="relu", name=f"dense{i + 1}")(x)
+        x = layers.Dropout(0.4, name=f"dropout{i + 1}")(x)
+    return keras.Model(inp, layers.Dense(int(n_targets), name="output")(x), name=name)
+
+
+BUILDERS = {"cnn": cnn, "resnet": dilated_resnet, "se_cnn": se_cnn, "deepstarr": deepstarr}
 
 
 def build(name, length, n_targets=1, **params):
-    """Build the model called ``name`` (``"cnn"`` or ``"resnet"``) with ``params``."""
+    """Build the model called ``name`` (a key of ``BUILDERS``) with ``params``."""
     if name not in BUILDERS:
         raise ValueError(f"unknown model {name!r}; choose one of {sorted(BUILDERS)}")
     return BUILDERS[name](length, n_targets, **params)

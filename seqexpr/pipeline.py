@@ -33,6 +33,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "batch_size": 64,
         "filters": 16,
         "patience": 2,
+        "ema": 0.9,
         "baselines": ["ridge_kmer", "gbm_kmer"],
         "kmer_ks": [1, 2, 3, 4],
         "gbm_features": 200,

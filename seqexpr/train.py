@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqexpr._backend import keras, set_seed
+from seqexpr._backend import BACKEND, keras, set_seed
 from seqexpr.encode import reverse_complement
 
 HISTORY_COLUMNS = ["epoch", "loss", "val_loss", "lr"]
@@ -35,8 +35,25 @@ def _to_float(onehot, mask, unknown):
     return to_float(onehot, mask, unknown=unknown)
 
 
+def shift_batch(x, shifts):
+    """Shift each sequence of a float batch ``(b, L, 4)`` by ``shifts[i]`` nt (positive moves
+    it right), filling the vacated positions with zeros (unknown base). Vectorized."""
+    shifts = np.asarray(shifts, dtype=np.int64)
+    if not shifts.any():
+        return x
+    s = int(np.abs(shifts).max())
+    b, length = x.shape[:2]
+    padded = np.zeros((b, length + 2 * s, x.shape[2]), x.dtype)
+    padded[:, s:s + length] = x
+    cols = np.arange(length)[None, :] + (s - shifts)[:, None]
+    return padded[np.arange(b)[:, None], cols]
+
+
 class OneHotBatches(keras.utils.PyDataset):
     """Batches of ``(x float32 (b, L, 4), y float32 (b, T))`` drawn from uint8 arrays.
+
+    Rows are cast and augmented a chunk of batches at a time (vectorized, one gather per
+    chunk), so the per-batch work is a slice: this keeps the two cores on the model.
 
     Parameters
     ----------
@@ -46,52 +63,127 @@ class OneHotBatches(keras.utils.PyDataset):
     batch_size : int
     mask : (n, L) uint8 array, optional (needed for ``unknown != 0``)
     shuffle, rc_augment : bool
-        Reshuffle each epoch; flip a random half of every batch to the reverse complement.
+        Reshuffle each epoch; flip a random half of the sequences to the reverse complement.
+    shift : int
+        Move each sequence by a random 0..``shift`` nt left or right (zero fill), so motifs
+        are learnt wherever they sit; 0 for none.
     unknown : float
         Value for unknown bases at cast time (0.0 or 0.25).
     seed : int
-        Shuffling and flipping depend only on ``(seed, epoch, batch)``, so a resumed run
-        sees the same batches as an uninterrupted one.
+        Shuffling and augmentation depend only on ``(seed, epoch, chunk)``, so a resumed run
+        sees the same batches as an uninterrupted one, and two runs the same batches.
+    chunk_batches : int
+        Batches prepared together.
     """
 
     def __init__(self, onehot, targets, idx, *, batch_size=128, mask=None, shuffle=False,
-                 rc_augment=False, unknown=0.0, seed=0, epoch=0):
+                 rc_augment=False, shift=0, unknown=0.0, seed=0, epoch=0, chunk_batches=64):
         super().__init__()
         self.onehot, self.targets, self.mask = onehot, targets, mask
         self.idx = np.asarray(idx, dtype=np.int64)
         self.batch_size, self.shuffle, self.rc_augment = int(batch_size), shuffle, rc_augment
-        self.unknown, self.seed = unknown, int(seed)
+        self.shift, self.unknown, self.seed = int(shift), unknown, int(seed)
+        self.chunk_batches = max(1, int(chunk_batches))
         self.set_epoch(epoch)
 
     def set_epoch(self, epoch):
         self.epoch = int(epoch)
         rng = np.random.default_rng([self.seed, self.epoch])
         self.order = rng.permutation(self.idx) if self.shuffle else self.idx
+        self._chunk = (None, None, None)
 
     def __len__(self):
         return math.ceil(len(self.idx) / self.batch_size)
 
-    def __getitem__(self, i):
-        rows = np.sort(self.order[i * self.batch_size:(i + 1) * self.batch_size])  # mmap-friendly
-        mask = None if self.mask is None else np.asarray(self.mask[rows])
-        x = _to_float(np.asarray(self.onehot[rows]), mask, self.unknown)
+    def _prepare(self, c):
+        size = self.batch_size * self.chunk_batches
+        rows = self.order[c * size:(c + 1) * size]
+        order = np.argsort(rows, kind="stable")  # gather in file order (mmap-friendly)
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))
+        srt = rows[order]
+        mask = None if self.mask is None else np.asarray(self.mask[srt])[back]
+        x = _to_float(np.asarray(self.onehot[srt])[back], mask, self.unknown)
+        rng = np.random.default_rng([self.seed, self.epoch, c])
         if self.rc_augment:
-            flip = np.random.default_rng([self.seed, self.epoch, i]).random(len(rows)) < 0.5
+            flip = rng.random(len(rows)) < 0.5
             x[flip] = reverse_complement(x[flip])
-        if self.targets is None:
-            return (x,)
-        return x, np.asarray(self.targets[rows], dtype=np.float32)
+        if self.shift:
+            x = shift_batch(x, rng.integers(-self.shift, self.shift + 1, len(rows)))
+        y = None if self.targets is None else np.asarray(self.targets[rows], dtype=np.float32)
+        self._chunk = (c, x, y)
+
+    def __getitem__(self, i):
+        c, j = divmod(i, self.chunk_batches)
+        if self._chunk[0] != c:
+            self._prepare(c)
+        sl = slice(j * self.batch_size, (j + 1) * self.batch_size)
+        x, y = self._chunk[1][sl], self._chunk[2]
+        return (x,) if y is None else (x, y[sl])
 
     def on_epoch_end(self):
         self.set_epoch(self.epoch + 1)
 
 
-class _Bookkeeper(keras.callbacks.Callback):
-    """Early stopping with best-weights restore, per-epoch checkpoints and history rows."""
+def _tf_batches(onehot, targets, idx, *, batch_size, seed, first_epoch, epochs, rc_augment,
+                shift, unknown, mask):
+    """The training batches of epochs ``first_epoch..epochs-1`` as one ``tf.data`` pipeline.
 
-    def __init__(self, data, *, patience, checkpoint_dir, state):
+    Same batches as :class:`OneHotBatches` would draw in order (the row order of epoch ``e``
+    is ``default_rng([seed, e]).permutation(idx)``), but cast and augmented by TensorFlow ops
+    inside the input pipeline, so no Python runs per batch and both cores stay on the model.
+    Augmentation draws are stateless, keyed by ``(seed, global batch number)``: two runs, or
+    a resumed one, see the same batches.
+    """
+    import tensorflow as tf
+
+    idx = np.asarray(idx, dtype=np.int64)
+    rows = np.sort(idx)
+    x_all = tf.constant(np.asarray(onehot[rows]))  # (m, L, 4) uint8, gathered once
+    y_all = tf.constant(np.asarray(targets[rows], dtype=np.float32))
+    m_all = tf.constant(np.asarray(mask[rows])) if (unknown and mask is not None) else None
+    steps = math.ceil(len(idx) / batch_size)
+    pos = np.stack([np.searchsorted(rows, np.random.default_rng([seed, e]).permutation(idx))
+                    for e in range(first_epoch, epochs)]).astype(np.int32)
+    length = int(onehot.shape[1])
+
+    def make(k, p):
+        x = tf.cast(tf.gather(x_all, p), tf.float32)
+        if unknown:
+            empty = tf.equal(tf.reduce_sum(x, -1), 0.0)
+            if m_all is not None:
+                empty = tf.logical_and(empty, tf.gather(m_all, p) > 0)
+            x = tf.where(empty[..., None], tf.constant(unknown, tf.float32), x)
+        key = tf.stack([tf.constant(seed, tf.int64), k + first_epoch * steps])
+        if rc_augment:
+            flip = tf.random.stateless_uniform(tf.shape(p), key) < 0.5
+            x = tf.where(flip[:, None, None], tf.reverse(x, [1, 2]), x)
+        if shift:
+            d = tf.random.stateless_uniform(tf.shape(p), key + [0, 1 << 40], -shift,
+                                            shift + 1, dtype=tf.int32)
+            padded = tf.pad(x, [[0, 0], [shift, shift], [0, 0]])
+            cols = tf.range(length)[None, :] + (shift - d)[:, None]
+            x = tf.gather(padded, cols, batch_dims=1)
+        return x, tf.gather(y_all, p)
+
+    ds = tf.data.Dataset.from_tensor_slices(pos).flat_map(
+        lambda p: tf.data.Dataset.from_tensor_slices(p).batch(batch_size))
+    ds = ds.enumerate().map(make, num_parallel_calls=1, deterministic=True)
+    return ds.prefetch(2), steps
+
+
+class _Bookkeeper(keras.callbacks.Callback):
+    """Early stopping with best-weights restore, per-epoch checkpoints and history rows.
+
+    Early stopping watches the validation loss smoothed over the last ``smooth`` epochs
+    (the raw loss jumps from epoch to epoch on small data); the weights kept are those of the
+    epoch with the lowest raw validation loss.
+    """
+
+    def __init__(self, data, *, patience, checkpoint_dir, state, smooth=1):
         super().__init__()
         self.data, self.patience, self.dir, self.state = data, patience, checkpoint_dir, state
+        self.smooth = max(1, int(smooth))
         self.best_weights = None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -106,10 +198,14 @@ class _Bookkeeper(keras.callbacks.Callback):
         st["rows"].append(row)
         st["epoch"] = epoch + 1
         if np.isfinite(row["val_loss"]) and row["val_loss"] < st["best"]:
-            st.update(best=row["val_loss"], best_epoch=epoch + 1, wait=0)
+            st.update(best=row["val_loss"], best_epoch=epoch + 1)
             self.best_weights = self.model.get_weights()
             if self.dir:
                 self.model.save_weights(self.dir / "best.weights.h5")
+        recent = [r["val_loss"] for r in st["rows"][-self.smooth:]]
+        smoothed = float(np.mean(recent)) if np.all(np.isfinite(recent)) else np.inf
+        if smoothed < st.get("best_smoothed", np.inf):
+            st.update(best_smoothed=smoothed, wait=0)
         else:
             st["wait"] += 1
         if st["wait"] >= self.patience:
@@ -126,16 +222,59 @@ class _Bookkeeper(keras.callbacks.Callback):
             self.model.load_weights(self.dir / "best.weights.h5")
 
 
-def _cosine(lr, epochs, floor=0.05):
-    def schedule(epoch, _current):
-        return float(lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * epoch / epochs))))
-    return schedule
+class _OneCycle(keras.callbacks.Callback):
+    """Learning rate per step: linear warm-up from ``lr / 10`` over the first ``warmup``
+    share of the steps, then cosine decay to ``floor * lr``."""
+
+    def __init__(self, lr, epochs, steps_per_epoch, *, warmup=0.1, floor=0.02):
+        super().__init__()
+        self.lr, self.total = float(lr), max(1, int(epochs) * int(steps_per_epoch))
+        self.steps, self.warm = int(steps_per_epoch), max(1, int(warmup * self.total))
+        self.floor, self.epoch = float(floor), 0
+
+    def rate(self, step):
+        if step < self.warm:
+            return self.lr * (0.1 + 0.9 * step / self.warm)
+        t = min(1.0, (step - self.warm) / max(1, self.total - self.warm))
+        return self.lr * (self.floor + (1 - self.floor) * 0.5 * (1 + math.cos(math.pi * t)))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.optimizer.learning_rate.assign(self.rate(self.epoch * self.steps + batch))
 
 
-def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=30, batch_size=128, lr=1e-3,
-        seed=0, patience=5, rc_augment=True, unknown=0.0, mask=None, checkpoint_dir=None,
-        resume=False, verbose="auto"):
-    """Train ``model`` in place with Adam + MSE; returns the per-epoch history.
+RECIPE = dict(epochs=30, batch_size=128, lr=2e-3, weight_decay=1e-2, warmup=0.1, ema=0.99,
+              shift=0, patience=6, smooth=2, rc_augment=True)
+
+
+def resolve_rc_augment(rc_augment, encoding):
+    """``True``/``False`` as given; ``"auto"``: off for RNA (one strand exists), else on.
+
+    ``encoding`` is the run's ``encoding.json`` (its ``rna`` flag). Oriented DNA constructs
+    (native genes with promoter, UTRs and terminator in order) should pass ``False``.
+    """
+    if rc_augment == "auto":
+        return not bool(encoding.get("rna", False))
+    if isinstance(rc_augment, str):
+        raise ValueError(f'rc_augment must be True, False or "auto", got {rc_augment!r}')
+    return bool(rc_augment)
+
+
+def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"],
+        batch_size=RECIPE["batch_size"], lr=RECIPE["lr"], weight_decay=RECIPE["weight_decay"],
+        warmup=RECIPE["warmup"], ema=RECIPE["ema"], shift=RECIPE["shift"], seed=0,
+        patience=RECIPE["patience"], smooth=RECIPE["smooth"], rc_augment=RECIPE["rc_augment"],
+        unknown=0.0, mask=None, checkpoint_dir=None, resume=False, verbose="auto",
+        callbacks=()):
+    """Train ``model`` in place with AdamW + MSE; returns the per-epoch history.
+
+    The recipe (defaults in ``RECIPE``, chosen on the accuracy panel, see
+    ``seqexpr.panel``): AdamW with decoupled weight decay, a one-cycle learning rate (warm-up,
+    then cosine decay, per step), an exponential moving average of the weights used for
+    validation and kept at the end, reverse-complement and optional shift augmentation,
+    and early stopping on a smoothed validation loss with the best weights restored.
 
     Parameters
     ----------
@@ -147,11 +286,21 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=30, batch_size=1
         On the modelled scale.
     train_idx, valid_idx : int arrays
         Rows to train on and to monitor (early stopping, learning curves).
-    epochs, batch_size, lr, patience : training settings
-        ``lr`` follows a cosine decay over ``epochs`` to 5% of its start; training stops after
-        ``patience`` epochs without a better validation loss, and the best weights are restored.
+    epochs, batch_size, lr : training length, batch and peak learning rate.
+    weight_decay : float
+        AdamW's decoupled weight decay (0 for plain Adam behaviour).
+    warmup : float
+        Share of the steps spent warming the learning rate up from ``lr / 10``.
+    ema : float or None
+        Momentum of the weight average (None or 0 trains without one).
+    shift : int
+        Random shift augmentation of up to this many nt each way (0: none).
+    patience, smooth : int
+        Stop after ``patience`` epochs without a lower validation loss averaged over the last
+        ``smooth`` epochs; the best single epoch's weights are restored.
     seed : int
-        Seeds Keras/NumPy (weights, dropout) and the batch order.
+        Seeds Keras/NumPy (weights, dropout) and the batch order and augmentation. On the
+        TensorFlow backend ops run deterministically, so the same seed gives the same model.
     rc_augment : bool
         Train on a random strand of each sequence.
     unknown : float
@@ -165,6 +314,8 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=30, batch_size=1
         last one saved); a finished run is not trained again.
     verbose : "auto", 0, 1 or 2
         Keras progress bar.
+    callbacks : sequence of keras.callbacks.Callback
+        Extra callbacks (timers, loggers), run before the bookkeeping.
 
     Returns
     -------
@@ -179,8 +330,14 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=30, batch_size=1
                          f"{model.output_shape[-1]}; build it with n_targets={targets.shape[1]}")
     if len(train_idx) == 0 or len(valid_idx) == 0:
         raise ValueError("fit needs non-empty train_idx and valid_idx")
+    if shift < 0 or shift >= onehot.shape[1]:
+        raise ValueError(f"shift must lie in [0, {onehot.shape[1]}), got {shift}")
     set_seed(seed)
-    model.compile(optimizer=keras.optimizers.Adam(lr), loss="mse")
+    use_ema = bool(ema)
+    opt = keras.optimizers.AdamW(lr, weight_decay=float(weight_decay), use_ema=use_ema,
+                                 ema_momentum=float(ema) if use_ema else 0.99)
+    # no XLA: on CPU it trained 2-3x slower than the plain graph (benchmarks/bench_train.py)
+    model.compile(optimizer=opt, loss="mse", jit_compile=False)
     state = dict(seed=int(seed), epoch=0, best=float("inf"), best_epoch=0, wait=0,
                  stopped=False, rows=[])
     ckpt = Path(checkpoint_dir) if checkpoint_dir else None
@@ -196,14 +353,33 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=30, batch_size=1
         _init_output_bias(model, targets[np.asarray(train_idx)])
     resumed_from = state["epoch"]
     train = OneHotBatches(onehot, targets, train_idx, batch_size=batch_size, mask=mask,
-                          shuffle=True, rc_augment=rc_augment, unknown=unknown, seed=seed)
-    valid = OneHotBatches(onehot, targets, valid_idx, batch_size=max(batch_size, 256),
-                          mask=mask, unknown=unknown)
-    keeper = _Bookkeeper(train, patience=patience, checkpoint_dir=ckpt, state=state)
+                          shuffle=True, rc_augment=rc_augment, shift=shift, unknown=unknown,
+                          seed=seed)
+    steps = None
+    if BACKEND == "tensorflow" and state["epoch"] < epochs:
+        data, steps = _tf_batches(onehot, targets, train_idx, batch_size=batch_size, seed=seed,
+                                  first_epoch=state["epoch"], epochs=int(epochs),
+                                  rc_augment=rc_augment, shift=shift, unknown=unknown, mask=mask)
+    else:
+        data = train
+    vrows = np.asarray(valid_idx)
+    valid = (_to_float(np.asarray(onehot[vrows]), None if mask is None else
+                       np.asarray(mask[vrows]), unknown), targets[vrows])
+    if BACKEND == "tensorflow":  # a plain pipeline (Keras's numpy adapter logs a spurious error)
+        import tensorflow as tf
+
+        valid = tf.data.Dataset.from_tensor_slices(valid).batch(max(batch_size, 256))
+    keeper = _Bookkeeper(train, patience=patience, checkpoint_dir=ckpt, state=state,
+                         smooth=smooth)
+    callbacks = [_OneCycle(lr, epochs, len(train), warmup=warmup), *callbacks]
+    if use_ema:  # validate (and keep) the averaged weights
+        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+    callbacks.append(keeper)
     if state["epoch"] < epochs and not state["stopped"]:
-        model.fit(train, validation_data=valid, epochs=int(epochs), initial_epoch=state["epoch"],
-                  verbose=verbose, callbacks=[
-                      keras.callbacks.LearningRateScheduler(_cosine(lr, epochs)), keeper])
+        model.fit(data, shuffle=False, validation_data=valid,
+                  validation_batch_size=None if BACKEND == "tensorflow" else max(batch_size, 256),
+                  epochs=int(epochs), initial_epoch=state["epoch"], steps_per_epoch=steps,
+                  verbose=verbose, callbacks=callbacks)
     else:  # finished before: just restore the best weights
         keeper.set_model(model)
         keeper.on_train_end()
@@ -358,14 +534,18 @@ def load_run(run_dir):
                 seqs=seqs["sequence"].tolist(), split=split, idx=idx, noise_ceiling=ceiling)
 
 
-def train_deep(data, name, seed, *, run_dir, params=None, epochs=30, batch_size=128, lr=1e-3,
-               patience=5, rc_augment=True, resume=True, verbose="auto"):
+def train_deep(data, name, seed, *, run_dir, params=None, epochs=RECIPE["epochs"],
+               batch_size=RECIPE["batch_size"], lr=RECIPE["lr"], patience=RECIPE["patience"],
+               rc_augment=RECIPE["rc_augment"], weight_decay=RECIPE["weight_decay"],
+               warmup=RECIPE["warmup"], ema=RECIPE["ema"], shift=RECIPE["shift"],
+               smooth=RECIPE["smooth"], resume=True, verbose="auto"):
     """Build, train, save and predict one deep model with one seed.
 
     The model is saved as ``run_dir/models/{name}@{seed}/`` (``model.keras``,
     ``preprocessing.json``, ``history.csv``). With ``resume``, a finished folder trained on
     the same data with the same settings is loaded instead of retrained, and an interrupted
-    one continues from its last epoch checkpoint.
+    one continues from its last epoch checkpoint. The training settings are those of
+    :func:`fit`.
 
     Returns
     -------
@@ -379,8 +559,10 @@ def train_deep(data, name, seed, *, run_dir, params=None, epochs=30, batch_size=
     column = f"{name}@{seed}"
     out = Path(run_dir) / "models" / column
     y, idx, enc = data["targets"], data["idx"], data["encoding"]
-    settings = dict(params, epochs=epochs, batch_size=batch_size, lr=lr, patience=patience,
-                    rc_augment=rc_augment)
+    recipe = dict(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience,
+                  rc_augment=rc_augment, weight_decay=weight_decay, warmup=warmup, ema=ema,
+                  shift=shift, smooth=smooth)
+    settings = dict(params, **recipe)
     fp = bundle.fingerprint(data["onehot"], y, idx["train"])
     prep_path = out / bundle.PREPROCESSING
     done = prep_path.exists() and (out / "model.keras").exists() and (out / "history.csv").exists()
@@ -392,12 +574,13 @@ def train_deep(data, name, seed, *, run_dir, params=None, epochs=30, batch_size=
     else:
         import time
 
+        set_seed(seed)  # before building: the initial weights are drawn then
         model = models.build(name, data["onehot"].shape[1], y.shape[1], **params)
         t0 = time.perf_counter()
-        history = fit(model, data["onehot"], y, idx["train"], idx["valid"], epochs=epochs,
-                      batch_size=batch_size, lr=lr, seed=seed, patience=patience,
-                      rc_augment=rc_augment, unknown=enc.get("unknown", 0.0), mask=data["mask"],
-                      checkpoint_dir=out / "checkpoint", resume=resume, verbose=verbose)
+        history = fit(model, data["onehot"], y, idx["train"], idx["valid"], seed=seed,
+                      unknown=enc.get("unknown", 0.0), mask=data["mask"],
+                      checkpoint_dir=out / "checkpoint", resume=resume, verbose=verbose,
+                      **recipe)
         seconds = round(time.perf_counter() - t0, 1)
         history.insert(0, "model", name)
         prep = bundle.preprocessing_record(enc, model=name, seed=seed, fingerprint=fp,

@@ -8,7 +8,9 @@ from seqexpr._backend import keras
 from seqexpr.train import predict_float
 
 TINY = {"cnn": dict(filters=8, kernel_size=7, n_conv=2, dense=8),
-        "resnet": dict(filters=8, kernel_size=7, n_blocks=2, dense=8)}
+        "resnet": dict(filters=8, kernel_size=7, n_blocks=2, dense=8),
+        "se_cnn": dict(filters=8, kernel_size=7, n_blocks=2, dense=8),
+        "deepstarr": {}}
 
 
 def _x(n=6, length=40, seed=0):
@@ -52,3 +54,11 @@ def test_rc_average_is_strand_symmetric(tmp_path):
 def test_unknown_model_name_is_refused():
     with pytest.raises(ValueError, match="unknown model 'transformer'"):
         models.build("transformer", 40)
+
+
+def test_se_cnn_gates_channels_per_sequence():
+    m = models.build("se_cnn", 40, 1, filters=8, n_blocks=1, dense=8)
+    gate = keras.Model(m.input, m.get_layer("block1_se2").output)
+    g = np.asarray(gate.predict(_x(3), verbose=0))
+    assert g.shape == (3, 1, 8) and np.all((g > 0) & (g < 1))
+    assert not np.allclose(g[0], g[1])  # the gate depends on the sequence
