@@ -15,7 +15,7 @@ BN_MOMENTUM = 0.9  # Keras's 0.99 leaves inference statistics stale for the firs
 
 # Small defaults: a few minutes per model on two CPU cores for 20k sequences of 200 nt.
 CNN_DEFAULTS = dict(filters=96, kernel_size=15, n_conv=3, conv_kernel=5, pool=2, dense=64,
-                    dropout=0.3, head="hybrid", position_channels=8)
+                    dropout=0.3, head="hybrid", position_channels=8, position_bins=32)
 RESNET_DEFAULTS = dict(filters=64, kernel_size=15, n_blocks=4, block_kernel=3, pool=2,
                        dense=64, dropout=0.1)
 
@@ -36,7 +36,8 @@ class ReverseComplement(layers.Layer):
 
 
 def cnn(length, n_targets=1, *, filters=96, kernel_size=15, n_conv=3, conv_kernel=5, pool=2,
-        dense=64, dropout=0.3, head="hybrid", position_channels=8, name="cnn"):
+        dense=64, dropout=0.3, head="hybrid", position_channels=8, position_bins=32,
+        name="cnn"):
     """A DeepSTARR/Basset-style convolutional network.
 
     ``n_conv`` blocks of Conv1D - BatchNorm - ReLU - MaxPool; the first block has wide kernels
@@ -68,6 +69,9 @@ def cnn(length, n_targets=1, *, filters=96, kernel_size=15, n_conv=3, conv_kerne
         How the convolutional features reach the dense layer (see above).
     position_channels : int
         Channels of the positional branch of the hybrid head (0 for pooling only).
+    position_bins : int or None
+        Positions of that branch after averaging along the sequence (None: all): it keeps
+        long sequences from giving the head thousands of positional weights to overfit.
 
     Returns
     -------
@@ -87,7 +91,8 @@ def cnn(length, n_targets=1, *, filters=96, kernel_size=15, n_conv=3, conv_kerne
         x = layers.Activation("relu", name=f"relu{i + 1}")(x)
         if pool > 1 and x.shape[1] >= pool:
             x = layers.MaxPooling1D(pool, name=f"pool{i + 1}")(x)
-    x = layers.Flatten(name="flatten")(x) if head == "flatten" else _pooled(x, position_channels)
+    x = (layers.Flatten(name="flatten")(x) if head == "flatten"
+         else _pooled(x, position_channels, position_bins=position_bins))
     out = _dense_head(x, dropout=dropout, dense=dense, n_targets=n_targets)
     return keras.Model(inp, out, name=name)
 
@@ -152,13 +157,18 @@ def dilated_resnet(length, n_targets=1, *, filters=64, kernel_size=15, n_blocks=
     return keras.Model(inp, out, name=name)
 
 
-def _pooled(x, position_channels, activation="relu"):
+def _pooled(x, position_channels, activation="relu", position_bins=None):
     """The hybrid head's features: global average + max pooling (how many motifs, wherever
-    they sit) joined with a narrow flattened positional branch (where they sit)."""
+    they sit) joined with a narrow flattened positional branch (where they sit), averaged
+    into at most ``position_bins`` bins along the sequence so that its size does not grow
+    with the length (None: every position)."""
     parts = [layers.GlobalAveragePooling1D(name="avg")(x), layers.GlobalMaxPooling1D(name="max")(x)]
     if position_channels:
         pos = layers.Conv1D(int(position_channels), 1, activation=activation,
                             name="position_mix")(x)
+        if position_bins and pos.shape[1] > position_bins:
+            width = -(-pos.shape[1] // int(position_bins))
+            pos = layers.AveragePooling1D(width, padding="same", name="position_bins")(pos)
         parts.append(layers.Flatten(name="flatten")(pos))
     return layers.Concatenate(name="pooled")(parts)
 
@@ -175,7 +185,8 @@ def _dense_head(x, *, dropout, dense, n_targets, activation="relu"):
 
 
 def se_cnn(length, n_targets=1, *, filters=64, kernel_size=11, n_blocks=3, block_kernel=7,
-           se_ratio=0.25, pool=2, dense=64, dropout=0.2, position_channels=8, name="se_cnn"):
+           se_ratio=0.25, pool=2, dense=64, dropout=0.2, position_channels=8, position_bins=32,
+           name="se_cnn"):
     """Residual convolution blocks with squeeze-and-excitation and SiLU (LegNet-inspired).
 
     A stem convolution (``kernel_size``, the motif detectors), then ``n_blocks`` residual
@@ -209,8 +220,8 @@ def se_cnn(length, n_targets=1, *, filters=64, kernel_size=11, n_blocks=3, block
         x = layers.Activation("silu", name=f"{b}_out")(x)
         if pool > 1 and x.shape[1] >= 2 * pool:
             x = layers.MaxPooling1D(pool, name=f"{b}_pool")(x)
-    out = _dense_head(_pooled(x, position_channels, "silu"), dropout=dropout, dense=dense,
-                      n_targets=n_targets, activation="silu")
+    out = _dense_head(_pooled(x, position_channels, "silu", position_bins), dropout=dropout,
+                      dense=dense, n_targets=n_targets, activation="silu")
     return keras.Model(inp, out, name=name)
 
 

@@ -180,10 +180,10 @@ class _Bookkeeper(keras.callbacks.Callback):
     epoch with the lowest raw validation loss.
     """
 
-    def __init__(self, data, *, patience, checkpoint_dir, state, smooth=1):
+    def __init__(self, data, *, patience, checkpoint_dir, state, smooth=1, min_epochs=0):
         super().__init__()
         self.data, self.patience, self.dir, self.state = data, patience, checkpoint_dir, state
-        self.smooth = max(1, int(smooth))
+        self.smooth, self.min_epochs = max(1, int(smooth)), int(min_epochs)
         self.best_weights = None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -208,7 +208,7 @@ class _Bookkeeper(keras.callbacks.Callback):
             st.update(best_smoothed=smoothed, wait=0)
         else:
             st["wait"] += 1
-        if st["wait"] >= self.patience:
+        if st["wait"] >= self.patience and epoch + 1 >= self.min_epochs:
             self.model.stop_training = True
             st["stopped"] = True
         if self.dir:  # model + optimizer state, then our bookkeeping (written last: it commits)
@@ -245,8 +245,16 @@ class _OneCycle(keras.callbacks.Callback):
         self.model.optimizer.learning_rate.assign(self.rate(self.epoch * self.steps + batch))
 
 
-RECIPE = dict(epochs=30, batch_size=128, lr=2e-3, weight_decay=1e-2, warmup=0.1, ema=0.99,
-              shift=0, patience=6, smooth=2, rc_augment=True)
+def auto_batch_size(n_train, *, min_steps=100, sizes=(32, 64, 128)):
+    """The largest batch in ``sizes`` that still gives ``min_steps`` optimizer steps per epoch
+    (the smallest when none does): small datasets need more, smaller steps to learn, large
+    ones train faster per sequence in big batches."""
+    ok = [b for b in sorted(sizes) if n_train / b >= min_steps]
+    return int(ok[-1] if ok else min(sizes))
+
+
+RECIPE = dict(epochs=30, batch_size="auto", lr=2e-3, weight_decay=1e-2, warmup=0.1, ema=0.99,
+              shift=0, patience=6, min_epochs=10, smooth=2, rc_augment=True)
 
 
 def resolve_rc_augment(rc_augment, encoding):
@@ -265,7 +273,8 @@ def resolve_rc_augment(rc_augment, encoding):
 def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"],
         batch_size=RECIPE["batch_size"], lr=RECIPE["lr"], weight_decay=RECIPE["weight_decay"],
         warmup=RECIPE["warmup"], ema=RECIPE["ema"], shift=RECIPE["shift"], seed=0,
-        patience=RECIPE["patience"], smooth=RECIPE["smooth"], rc_augment=RECIPE["rc_augment"],
+        patience=RECIPE["patience"], min_epochs=RECIPE["min_epochs"], smooth=RECIPE["smooth"],
+        rc_augment=RECIPE["rc_augment"],
         unknown=0.0, mask=None, checkpoint_dir=None, resume=False, verbose="auto",
         callbacks=()):
     """Train ``model`` in place with AdamW + MSE; returns the per-epoch history.
@@ -286,7 +295,8 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
         On the modelled scale.
     train_idx, valid_idx : int arrays
         Rows to train on and to monitor (early stopping, learning curves).
-    epochs, batch_size, lr : training length, batch and peak learning rate.
+    epochs, batch_size, lr : training length, batch and peak learning rate; ``"auto"``
+        batch size: see :func:`auto_batch_size`.
     weight_decay : float
         AdamW's decoupled weight decay (0 for plain Adam behaviour).
     warmup : float
@@ -295,9 +305,11 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
         Momentum of the weight average (None or 0 trains without one).
     shift : int
         Random shift augmentation of up to this many nt each way (0: none).
-    patience, smooth : int
+    patience, min_epochs, smooth : int
         Stop after ``patience`` epochs without a lower validation loss averaged over the last
-        ``smooth`` epochs; the best single epoch's weights are restored.
+        ``smooth`` epochs, never before ``min_epochs`` (small datasets learn nothing in the
+        first epochs, while the rate warms up and the weight average catches up); the best
+        single epoch's weights are restored.
     seed : int
         Seeds Keras/NumPy (weights, dropout) and the batch order and augmentation. On the
         TensorFlow backend ops run deterministically, so the same seed gives the same model.
@@ -332,6 +344,9 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
         raise ValueError("fit needs non-empty train_idx and valid_idx")
     if shift < 0 or shift >= onehot.shape[1]:
         raise ValueError(f"shift must lie in [0, {onehot.shape[1]}), got {shift}")
+    if batch_size == "auto":
+        batch_size = auto_batch_size(len(train_idx))
+    batch_size = int(batch_size)
     set_seed(seed)
     use_ema = bool(ema)
     opt = keras.optimizers.AdamW(lr, weight_decay=float(weight_decay), use_ema=use_ema,
@@ -370,7 +385,7 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
 
         valid = tf.data.Dataset.from_tensor_slices(valid).batch(max(batch_size, 256))
     keeper = _Bookkeeper(train, patience=patience, checkpoint_dir=ckpt, state=state,
-                         smooth=smooth)
+                         smooth=smooth, min_epochs=min_epochs)
     callbacks = [_OneCycle(lr, epochs, len(train), warmup=warmup), *callbacks]
     if use_ema:  # validate (and keep) the averaged weights
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
@@ -386,7 +401,7 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
     hist = pd.DataFrame(state["rows"], columns=HISTORY_COLUMNS)
     hist["seed"] = int(seed)
     hist.attrs.update(best_epoch=state["best_epoch"], best_val_loss=state["best"],
-                      resumed_from=resumed_from)
+                      resumed_from=resumed_from, batch_size=batch_size)
     return hist
 
 
@@ -538,7 +553,8 @@ def train_deep(data, name, seed, *, run_dir, params=None, epochs=RECIPE["epochs"
                batch_size=RECIPE["batch_size"], lr=RECIPE["lr"], patience=RECIPE["patience"],
                rc_augment=RECIPE["rc_augment"], weight_decay=RECIPE["weight_decay"],
                warmup=RECIPE["warmup"], ema=RECIPE["ema"], shift=RECIPE["shift"],
-               smooth=RECIPE["smooth"], resume=True, verbose="auto"):
+               smooth=RECIPE["smooth"], min_epochs=RECIPE["min_epochs"], resume=True,
+               verbose="auto"):
     """Build, train, save and predict one deep model with one seed.
 
     The model is saved as ``run_dir/models/{name}@{seed}/`` (``model.keras``,
@@ -561,7 +577,7 @@ def train_deep(data, name, seed, *, run_dir, params=None, epochs=RECIPE["epochs"
     y, idx, enc = data["targets"], data["idx"], data["encoding"]
     recipe = dict(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience,
                   rc_augment=rc_augment, weight_decay=weight_decay, warmup=warmup, ema=ema,
-                  shift=shift, smooth=smooth)
+                  shift=shift, smooth=smooth, min_epochs=min_epochs)
     settings = dict(params, **recipe)
     fp = bundle.fingerprint(data["onehot"], y, idx["train"])
     prep_path = out / bundle.PREPROCESSING

@@ -62,3 +62,13 @@ def test_se_cnn_gates_channels_per_sequence():
     g = np.asarray(gate.predict(_x(3), verbose=0))
     assert g.shape == (3, 1, 8) and np.all((g > 0) & (g < 1))
     assert not np.allclose(g[0], g[1])  # the gate depends on the sequence
+
+
+@pytest.mark.parametrize("name", ["cnn", "se_cnn"])
+def test_positional_branch_does_not_grow_with_length(name):
+    short = models.build(name, 200, 1, filters=8, dense=8, position_bins=16)
+    long = models.build(name, 2000, 1, filters=8, dense=8, position_bins=16)
+    for m in (short, long):
+        assert m.get_layer("flatten").output.shape[-1] <= 16 * 8
+    unbinned = models.build(name, 2000, 1, filters=8, dense=8, position_bins=None)
+    assert long.count_params() < 1.2 * short.count_params() < unbinned.count_params()

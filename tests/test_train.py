@@ -152,3 +152,19 @@ def test_rc_augment_auto_is_off_for_rna():
     assert train.resolve_rc_augment(False, {"rna": False}) is False
     with pytest.raises(ValueError, match="rc_augment"):
         train.resolve_rc_augment("both", {})
+
+
+def test_auto_batch_size_gives_small_datasets_more_steps():
+    assert train.auto_batch_size(2400) == 32  # 75 steps: the smallest batch
+    assert train.auto_batch_size(9000) == 64
+    assert train.auto_batch_size(16000) == 128
+    assert train.auto_batch_size(200) == 32
+
+
+def test_no_early_stop_before_min_epochs(toy):
+    x, y = toy["onehot"][:80], toy["y"][:80]
+    tr, va = _split(80)
+    m = models.cnn(x.shape[1], **TINY)
+    h = train.fit(m, x, y, tr, va, epochs=6, batch_size=16, lr=0.0, patience=1, min_epochs=5,
+                  verbose=0)  # lr 0: the validation loss never improves after epoch 1
+    assert len(h) >= 5
