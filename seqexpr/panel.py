@@ -230,6 +230,7 @@ def fit_deep(ds, *, model="cnn", params=None, recipe=None, seeds=(0, 1, 2), verb
 
     recipe = dict(recipe or {})
     recipe.setdefault("rc_augment", ds.rc_augment)
+    recipe.setdefault("min_steps", train.RECIPE["min_steps"])
     per_seed, epochs, t0 = [], [], time.perf_counter()
     for s in seeds:
         set_seed(s)  # before building: the initial weights are drawn then

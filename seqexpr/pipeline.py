@@ -34,6 +34,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "filters": 16,
         "patience": 2,
         "ema": 0.9,
+        "min_steps": 0,
         "baselines": ["ridge_kmer", "gbm_kmer"],
         "kmer_ks": [1, 2, 3, 4],
         "gbm_features": 200,

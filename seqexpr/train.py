@@ -253,8 +253,8 @@ def auto_batch_size(n_train, *, min_steps=100, sizes=(32, 64, 128)):
     return int(ok[-1] if ok else min(sizes))
 
 
-RECIPE = dict(epochs=30, batch_size="auto", lr=2e-3, weight_decay=1e-2, warmup=0.1, ema=0.99,
-              shift=0, patience=6, min_epochs=10, smooth=2, rc_augment=True)
+RECIPE = dict(epochs=20, batch_size="auto", lr=2e-3, weight_decay=1e-2, warmup=0.1, ema=0.99,
+              shift=0, patience=6, min_epochs=10, smooth=2, rc_augment=True, min_steps=2000)
 
 
 def resolve_rc_augment(rc_augment, encoding):
@@ -274,7 +274,7 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
         batch_size=RECIPE["batch_size"], lr=RECIPE["lr"], weight_decay=RECIPE["weight_decay"],
         warmup=RECIPE["warmup"], ema=RECIPE["ema"], shift=RECIPE["shift"], seed=0,
         patience=RECIPE["patience"], min_epochs=RECIPE["min_epochs"], smooth=RECIPE["smooth"],
-        rc_augment=RECIPE["rc_augment"],
+        rc_augment=RECIPE["rc_augment"], min_steps=0, max_epochs=150,
         unknown=0.0, mask=None, checkpoint_dir=None, resume=False, verbose="auto",
         callbacks=()):
     """Train ``model`` in place with AdamW + MSE; returns the per-epoch history.
@@ -305,6 +305,10 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
         Momentum of the weight average (None or 0 trains without one).
     shift : int
         Random shift augmentation of up to this many nt each way (0: none).
+    min_steps, max_epochs : int
+        Train for at least ``min_steps`` optimizer steps: ``epochs`` grows (up to
+        ``max_epochs``) on datasets too small to learn in ``epochs`` passes. ``0`` (the
+        default here; 04_model and the panel use ``RECIPE["min_steps"]``) keeps ``epochs``.
     patience, min_epochs, smooth : int
         Stop after ``patience`` epochs without a lower validation loss averaged over the last
         ``smooth`` epochs, never before ``min_epochs`` (small datasets learn nothing in the
@@ -347,6 +351,9 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
     if batch_size == "auto":
         batch_size = auto_batch_size(len(train_idx))
     batch_size = int(batch_size)
+    if min_steps:
+        need = math.ceil(min_steps / math.ceil(len(train_idx) / batch_size))
+        epochs = max(int(epochs), min(int(max_epochs), need))
     set_seed(seed)
     use_ema = bool(ema)
     opt = keras.optimizers.AdamW(lr, weight_decay=float(weight_decay), use_ema=use_ema,
@@ -553,8 +560,8 @@ def train_deep(data, name, seed, *, run_dir, params=None, epochs=RECIPE["epochs"
                batch_size=RECIPE["batch_size"], lr=RECIPE["lr"], patience=RECIPE["patience"],
                rc_augment=RECIPE["rc_augment"], weight_decay=RECIPE["weight_decay"],
                warmup=RECIPE["warmup"], ema=RECIPE["ema"], shift=RECIPE["shift"],
-               smooth=RECIPE["smooth"], min_epochs=RECIPE["min_epochs"], resume=True,
-               verbose="auto"):
+               smooth=RECIPE["smooth"], min_epochs=RECIPE["min_epochs"],
+               min_steps=RECIPE["min_steps"], resume=True, verbose="auto"):
     """Build, train, save and predict one deep model with one seed.
 
     The model is saved as ``run_dir/models/{name}@{seed}/`` (``model.keras``,
@@ -577,7 +584,7 @@ def train_deep(data, name, seed, *, run_dir, params=None, epochs=RECIPE["epochs"
     y, idx, enc = data["targets"], data["idx"], data["encoding"]
     recipe = dict(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience,
                   rc_augment=rc_augment, weight_decay=weight_decay, warmup=warmup, ema=ema,
-                  shift=shift, smooth=smooth, min_epochs=min_epochs)
+                  shift=shift, smooth=smooth, min_epochs=min_epochs, min_steps=min_steps)
     settings = dict(params, **recipe)
     fp = bundle.fingerprint(data["onehot"], y, idx["train"])
     prep_path = out / bundle.PREPROCESSING
