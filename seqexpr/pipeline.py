@@ -28,7 +28,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "max_points": 5000,
         # 04_model
         "n_seeds": 2,
-        "deep_models": ["cnn"],
+        "deep_models": ["se_cnn"],
         "epochs": 4,
         "batch_size": 64,
         "filters": 16,
