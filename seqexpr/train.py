@@ -455,12 +455,22 @@ def predict(model, onehot, idx=None, *, mask=None, unknown=0.0, rc_average=True,
 def predict_float(model, x, *, rc_average=True, batch_size=256):
     """Predict ``(n, T) float32`` from a float32 one-hot ``(n, L, 4)`` array (RC-averaged)."""
     x = np.asarray(x, dtype=np.float32)
-    y = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+    y = np.asarray(_predict_array(model, x, batch_size), dtype=np.float32)
     if rc_average:
-        y_rc = model.predict(np.ascontiguousarray(reverse_complement(x)),
-                             batch_size=batch_size, verbose=0)
+        y_rc = _predict_array(model, np.ascontiguousarray(reverse_complement(x)), batch_size)
         y = (y + np.asarray(y_rc, dtype=np.float32)) / 2
     return y
+
+
+def _predict_array(model, x, batch_size):
+    """``model.predict`` on a float array; on TensorFlow through a plain ``tf.data`` pipeline
+    (Keras's numpy adapter logs a spurious C++ error line into every report)."""
+    if BACKEND == "tensorflow" and len(x):
+        import tensorflow as tf
+
+        x = tf.data.Dataset.from_tensor_slices(x).batch(batch_size)
+        return model.predict(x, verbose=0)
+    return model.predict(x, batch_size=batch_size, verbose=0)
 
 
 def regression_metrics(y, yhat):

@@ -62,7 +62,7 @@ def test_predict_fasta_names_the_bad_record(saved, tmp_path):
 
 def test_model_stage_writes_the_contract(toy_run):
     data = train.load_run(toy_run)
-    deep = [train.train_deep(data, "cnn", s, run_dir=toy_run, epochs=2, batch_size=64,
+    deep = [train.train_deep(data, "cnn", s, run_dir=toy_run, epochs=2, batch_size=64, min_steps=0,
                              params=dict(filters=8, kernel_size=7, n_conv=1, dense=8),
                              verbose=0) for s in (0, 1)]
     base = baselines.train_baselines(data, ("ridge_kmer",), run_dir=toy_run, ks=(3, 4))
@@ -90,7 +90,7 @@ def test_model_stage_writes_the_contract(toy_run):
     np.testing.assert_allclose(b.predict_sequences(data["seqs"][:5])[:, 0],
                                pred["ridge_kmer"][:5], rtol=1e-5)
     # resume: finished models are loaded, not retrained
-    again = train.train_deep(data, "cnn", 0, run_dir=toy_run, epochs=2, batch_size=64,
+    again = train.train_deep(data, "cnn", 0, run_dir=toy_run, epochs=2, batch_size=64, min_steps=0,
                              params=dict(filters=8, kernel_size=7, n_conv=1, dense=8), verbose=0)
     np.testing.assert_allclose(again["pred"], deep[0]["pred"], rtol=1e-6)
 
@@ -117,7 +117,7 @@ def test_one_strand_model_is_saved_and_scored_on_one_strand(toy_run):
     # Oriented constructs (native genes) train without RC augmentation; the bundle must then
     # not average strands at prediction, or a promoter is averaged with a reversed terminator.
     data = train.load_run(toy_run)
-    res = train.train_deep(data, "cnn", 0, run_dir=toy_run, epochs=1, batch_size=64,
+    res = train.train_deep(data, "cnn", 0, run_dir=toy_run, epochs=1, batch_size=64, min_steps=0,
                            params=dict(filters=8, n_conv=1, dense=8), rc_augment=False,
                            verbose=0)
     b = bundle.load_bundle(res["path"])
