@@ -387,10 +387,8 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
     vrows = np.asarray(valid_idx)
     valid = (_to_float(np.asarray(onehot[vrows]), None if mask is None else
                        np.asarray(mask[vrows]), unknown), targets[vrows])
-    if BACKEND == "tensorflow":  # a plain pipeline (Keras's numpy adapter logs a spurious error)
-        import tensorflow as tf
-
-        valid = tf.data.Dataset.from_tensor_slices(valid).batch(max(batch_size, 256))
+    if BACKEND == "tensorflow":
+        valid = _plain_batches(valid, max(batch_size, 256))
     keeper = _Bookkeeper(train, patience=patience, checkpoint_dir=ckpt, state=state,
                          smooth=smooth, min_epochs=min_epochs)
     callbacks = [_OneCycle(lr, epochs, len(train), warmup=warmup), *callbacks]
@@ -463,14 +461,18 @@ def predict_float(model, x, *, rc_average=True, batch_size=256):
 
 
 def _predict_array(model, x, batch_size):
-    """``model.predict`` on a float array; on TensorFlow through a plain ``tf.data`` pipeline
-    (Keras's numpy adapter logs a spurious C++ error line into every report)."""
+    """``model.predict`` on a float array (on TensorFlow through :func:`_plain_batches`)."""
     if BACKEND == "tensorflow" and len(x):
-        import tensorflow as tf
-
-        x = tf.data.Dataset.from_tensor_slices(x).batch(batch_size)
-        return model.predict(x, verbose=0)
+        return model.predict(_plain_batches(x, batch_size), verbose=0)
     return model.predict(x, batch_size=batch_size, verbose=0)
+
+
+def _plain_batches(arrays, batch_size):
+    """In-memory arrays as a plain ``tf.data`` pipeline of batches (Keras's own numpy adapter
+    adds a parallel map that logs a spurious C++ error line into every report)."""
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices(arrays).batch(batch_size)
 
 
 def regression_metrics(y, yhat):
