@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.seqexpr-installed
-DEMO_N ?= 20000
+DEMO_N ?= 10000
 
 .DEFAULT_GOAL := help
 .PHONY: help venv demo report test lab bench accuracy clean

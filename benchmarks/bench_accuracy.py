@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from seqexpr import panel
+from seqexpr import models, panel
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,10 +32,10 @@ def main():
     ap.add_argument("--skip", nargs="*", default=[], help="panel datasets to leave out")
     ap.add_argument("--datasets", default=str(ROOT.parent / "shared" / "datasets"),
                     help="folder holding the real datasets")
-    ap.add_argument("--model", default="cnn", help="deep model builder (seqexpr.models)")
+    ap.add_argument("--model", default=models.DEFAULT, help="deep model builder (seqexpr.models)")
     ap.add_argument("--params", default="{}", help="JSON builder parameters")
     ap.add_argument("--recipe", default="{}", help="JSON training settings (seqexpr.train.fit)")
-    ap.add_argument("--seeds", type=int, default=3, help="seeds in the deep ensemble")
+    ap.add_argument("--seeds", type=int, default=2, help="seeds in the deep ensemble (as 04_model)")
     ap.add_argument("--scale", type=float, default=1.0, help="share of each dataset to use")
     ap.add_argument("--bootstrap", type=int, default=1000)
     ap.add_argument("--cache", default=str(ROOT / "build" / "panel"))

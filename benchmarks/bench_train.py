@@ -5,7 +5,7 @@ Trains each model for a few epochs on random 200-nt sequences through ``seqexpr.
 prints sequences per second per epoch, the first epoch (graph tracing) left out, and the
 ratio of each model's speed to the reference's.
 
-    .venv/bin/python benchmarks/bench_train.py [--n 8000] [--epochs 3] [--models cnn,deepstarr]
+    .venv/bin/python benchmarks/bench_train.py [--n 8000] [--epochs 3] [--models se_cnn,deepstarr]
 """
 
 import argparse
@@ -33,7 +33,7 @@ def main():
     ap.add_argument("--length", type=int, default=200, help="sequence length in nt")
     ap.add_argument("--epochs", type=int, default=3, help="timed epochs (one more is run first)")
     ap.add_argument("--batch-size", type=int, default=128)
-    ap.add_argument("--models", default="cnn,deepstarr",
+    ap.add_argument("--models", default=f"{models.DEFAULT},deepstarr",
                     help="builders; the last is the reference")
     ap.add_argument("--params", default="{}", help="JSON builder parameters (all but the last)")
     a = ap.parse_args()

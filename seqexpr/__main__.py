@@ -7,7 +7,7 @@ python -m seqexpr run --fasta data/demo/demo.fa --expression data/demo/demo_expr
     --id-column id --target expression --out reports/demo
 python -m seqexpr run --table yeast.csv --sequence-column sequence --target expression \\
     --split-column split --out reports/yeast
-python -m seqexpr predict --model reports/demo/models/cnn@0 --fasta new.fa --out preds.csv
+python -m seqexpr predict --model reports/demo/models/se_cnn@0 --fasta new.fa --out preds.csv
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ def _value(text: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from seqexpr.demo import DEMO_N
+
     p = argparse.ArgumentParser(prog="python -m seqexpr", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -59,13 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="any notebook parameter, e.g. -p epochs 20 -p deep_models '[\"cnn\"]'")
 
     pr = sub.add_parser("predict", help="score new sequences with a saved model folder")
-    pr.add_argument("--model", required=True, help="a model folder, e.g. reports/demo/models/cnn@0")
+    pr.add_argument("--model", required=True, help="a model folder, e.g. reports/demo/models/se_cnn@0")
     pr.add_argument("--fasta", required=True, help="FASTA of sequences to score")
     pr.add_argument("--out", required=True, help="CSV to write (id, predictions)")
 
     d = sub.add_parser("demo", help="write the built-in demo dataset")
     d.add_argument("--out", default="data/demo", help="folder (default data/demo)")
-    d.add_argument("--n", type=int, default=20000, help="number of sequences (default 20000)")
+    d.add_argument("--n", type=int, default=DEMO_N, help=f"number of sequences (default {DEMO_N})")
     d.add_argument("--length", type=int, default=200, help="sequence length in nt (default 200)")
     d.add_argument("--seed", type=int, default=0)
     return p

@@ -161,7 +161,7 @@ def load_bundle(model_dir):
     d = Path(model_dir)
     if not (d / PREPROCESSING).exists():
         raise FileNotFoundError(f"{d.resolve()} holds no {PREPROCESSING}: pass a model folder "
-                                "such as reports/demo/models/cnn@0")
+                                "such as reports/demo/models/se_cnn@0")
     prep = json.loads((d / PREPROCESSING).read_text())
     if (d / "model.keras").exists():
         import seqexpr.models  # noqa: F401  registers the custom layers

@@ -14,14 +14,10 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from seqexpr.encode import reverse_complement_str
 from seqexpr.kmers import _padded_codes, window_codes
 
 __all__ = ["exact_duplicates", "near_duplicates", "relatives", "common_flanks"]
-_COMP = str.maketrans("ACGTacgtNn", "TGCAtgcaNn")
-
-
-def _revcomp(s: str) -> str:
-    return s.translate(_COMP)[::-1]
 
 
 def common_flanks(seqs, *, min_length: int = 6) -> dict:
@@ -45,7 +41,7 @@ def exact_duplicates(seqs) -> pd.DataFrame:
     s = pd.Series([x.upper() for x in seqs])
     codes, _ = pd.factorize(s)
     size = np.bincount(codes)[codes]
-    canon = pd.Series([min(x, _revcomp(x)) for x in s])
+    canon = pd.Series([min(x, reverse_complement_str(x)) for x in s])
     ccodes, _ = pd.factorize(canon)
     csize = np.bincount(ccodes)[ccodes]
     rc_only = csize > size  # has a copy on the other strand

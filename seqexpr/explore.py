@@ -20,6 +20,7 @@ from scipy import stats
 
 from seqexpr import runfolder, transforms
 from seqexpr.duplicates import common_flanks, exact_duplicates, near_duplicates, relatives
+from seqexpr.encode import reverse_complement_str
 from seqexpr.kmers import _encode_flat, _padded_codes, kmer_features
 
 __all__ = [
@@ -28,7 +29,6 @@ __all__ = [
     "scaled_replicates", "replicate_agreement", "exact_duplicates", "near_duplicates", "relatives", "kmer_associations",
     "top_kmers", "planted_motif_hits", "explore", "write_outputs",
 ]
-_COMP = str.maketrans("ACGTacgtNn", "TGCAtgcaNn")
 
 
 def read_run(run_dir: str | os.PathLike) -> tuple[pd.DataFrame, dict]:
@@ -317,7 +317,7 @@ def planted_motif_hits(assoc: pd.DataFrame, ground_truth: dict, *, top: int = 25
     for m in ground_truth.get("motifs", []):
         cons = m["consensus"].upper()
         pats = [re.compile("".join(_IUPAC.get(c, "[ACGT]") for c in s))
-                for s in (cons, _revcomp(cons))]
+                for s in (cons, reverse_complement_str(cons))]
         hit = next((i for i, km in enumerate(kmers)
                     if any(_fits(km, pat) for pat in pats)), None)
         row = {"motif": m["name"], "role": m.get("role"), "planted_effect": m.get("effect"),
@@ -329,10 +329,6 @@ def planted_motif_hits(assoc: pd.DataFrame, ground_truth: dict, *, top: int = 25
                        in_top=hit < top)
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _revcomp(s: str) -> str:
-    return s.translate(_COMP)[::-1]
 
 
 def _fits(kmer: str, consensus_pattern: re.Pattern) -> bool:

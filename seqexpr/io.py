@@ -302,7 +302,7 @@ def write_outputs(run_dir: str | os.PathLike, result: LoadResult, *,
     return out
 
 
-def demo_if_missing(fasta, expression=None, *, seed: int = 0, n: int = 20000,
+def demo_if_missing(fasta, expression=None, *, seed: int = 0, n: int | None = None,
                     length: int = 200) -> dict | None:
     """Write the demo dataset when ``fasta`` is the demo's path (``data/demo/demo.fa``) and it
     or ``expression`` is missing; returns ``write_demo``'s paths, or None if nothing was done."""
@@ -313,7 +313,7 @@ def demo_if_missing(fasta, expression=None, *, seed: int = 0, n: int = 20000,
         return None
     from seqexpr.demo import write_demo  # written by another stage; import only when needed
 
-    return write_demo(demo_dir, n=n, length=length, seed=seed)
+    return write_demo(demo_dir, length=length, seed=seed, **({} if n is None else {"n": n}))
 
 
 # -- report --------------------------------------------------------------------------------

@@ -181,3 +181,10 @@ def test_plots_return_figures(toy_module, assoc):
     for f in figs:
         assert isinstance(f, plt.Figure) and f.axes[0].get_title()
         plt.close(f)
+
+
+def test_reverse_complement_copies_are_found_with_degenerate_letters():
+    # RC of ACGRTT is AAYCGT (R pairs with Y): the two are one molecule read both ways
+    dup = exact_duplicates(["ACGRTT", "AAYCGT", "ACGRTA"])
+    assert dup.loc[0, "rc_group"] == dup.loc[1, "rc_group"] != -1
+    assert dup.loc[2, "rc_group"] == -1

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from seqexpr.patterns.discovery import Motif
-from seqexpr.patterns.jaspar import (MOTIF_COLUMNS, counts_to_pwm, ground_truth_table,
-                                     load_jaspar, match_motifs, motif_table)
+from seqexpr.patterns.jaspar import (MOTIF_COLUMNS, _window_right, counts_to_pwm,
+                                     ground_truth_table, load_jaspar, match_motifs,
+                                     motif_table)
 
 # Long, information-rich, non-repetitive matrices: CTCF, ESR1, ELF1, TP53.
 INFORMATIVE = ["MA0139", "MA0112", "MA0473", "MA0106"]
@@ -97,3 +98,12 @@ def test_motif_table_and_ground_truth_check(db):
     assert ctcf_row["sign_right"] and ctcf_row["window_right"]
     assert not check.set_index("planted").loc["REST", "found"]
     assert not pairs.loc[0, "cooperativity_right"]
+
+
+def test_window_mirror_counts_only_for_a_model_trained_on_both_strands():
+    # planted [140, 180) in 200 nt reads [20, 60) on the other strand
+    assert _window_right([140, 180], "145-176")
+    assert not _window_right([140, 180], "20-56")
+    assert _window_right([140, 180], "20-56", mirror_length=200)
+    assert not _window_right([140, 180], "80-110", mirror_length=200)
+    assert _window_right(None, "")  # no window planted, none reported

@@ -269,17 +269,26 @@ def match_planted(planted, motifs, *, min_similarity=0.75):
     return out
 
 
-def _window_right(expected, found):
+def _window_right(expected, found, mirror_length=None):
+    """Whether ``found`` (``"start-end"``) overlaps the planted window by half the shorter one.
+
+    With ``mirror_length`` (a model trained on both strands), the window read on the other
+    strand, ``[L - end, L - start)``, counts too: such a model sees every training sequence
+    both ways round, so a window and its mirror image are the same rule to it.
+    """
     if expected is None:
         return not found
     if not found:
         return False
     a, b = (int(v) for v in str(found).split("-"))
-    lo, hi = max(a, expected[0]), min(b, expected[1])
-    return (hi - lo) >= 0.5 * min(b - a, expected[1] - expected[0])
+    windows = [tuple(expected)]
+    if mirror_length:
+        windows.append((mirror_length - expected[1], mirror_length - expected[0]))
+    return any((min(b, hi) - max(a, lo)) >= 0.5 * min(b - a, hi - lo) for lo, hi in windows)
 
 
-def ground_truth_table(truth, motifs, table, *, db=None, pairs=None, min_similarity=0.75):
+def ground_truth_table(truth, motifs, table, *, db=None, pairs=None, min_similarity=0.75,
+                       both_strands=False):
     """Compare planted motifs (the demo's ground truth) with what was discovered.
 
     Parameters
@@ -293,6 +302,9 @@ def ground_truth_table(truth, motifs, table, *, db=None, pairs=None, min_similar
         :func:`load_jaspar` output, to look up the planted matrices' TF families.
     pairs : DataFrame, optional
         Cooperativity results: ``motif_a, motif_b, interaction, p_value``.
+    both_strands : bool
+        The model was trained on both strands (reverse-complement augmentation): a planted
+        window found at its mirror position on the other strand counts as right.
 
     Returns
     -------
@@ -329,7 +341,9 @@ def ground_truth_table(truth, motifs, table, *, db=None, pairs=None, min_similar
                        family_right=bool(want & fams),
                        sign_right=bool(r["sign"] == want_sign and effect_ok),
                        preferred_position=r["preferred_position"],
-                       window_right=_window_right(p.get("window"), r["preferred_position"]))
+                       window_right=_window_right(
+                           p.get("window"), r["preferred_position"],
+                           truth.get("length") if both_strands else None))
         rows.append(row)
     pair_rows = []
     for pr in truth.get("pairs", []):
