@@ -309,6 +309,7 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
         Train for at least ``min_steps`` optimizer steps: ``epochs`` grows (up to
         ``max_epochs``) on datasets too small to learn in ``epochs`` passes. ``0`` (the
         default here; 04_model and the panel use ``RECIPE["min_steps"]``) keeps ``epochs``.
+        ``min_epochs`` grows in the same proportion.
     patience, min_epochs, smooth : int
         Stop after ``patience`` epochs without a lower validation loss averaged over the last
         ``smooth`` epochs, never before ``min_epochs`` (small datasets learn nothing in the
@@ -353,7 +354,11 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
     batch_size = int(batch_size)
     if min_steps:
         need = math.ceil(min_steps / math.ceil(len(train_idx) / batch_size))
-        epochs = max(int(epochs), min(int(max_epochs), need))
+        planned = max(int(epochs), min(int(max_epochs), need))
+        # the floor on early stopping stretches with the schedule: stopping at epoch 10 of 90
+        # stops right after the warm-up, before the rate decays (small sets learnt nothing)
+        min_epochs = math.ceil(int(min_epochs) * planned / max(1, int(epochs)))
+        epochs = planned
     set_seed(seed)
     use_ema = bool(ema)
     opt = keras.optimizers.AdamW(lr, weight_decay=float(weight_decay), use_ema=use_ema,

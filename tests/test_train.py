@@ -168,3 +168,14 @@ def test_no_early_stop_before_min_epochs(toy):
     h = train.fit(m, x, y, tr, va, epochs=6, batch_size=16, lr=0.0, patience=1, min_epochs=5,
                   verbose=0)  # lr 0: the validation loss never improves after epoch 1
     assert len(h) >= 5
+
+
+def test_min_epochs_stretch_with_the_step_floor(toy):
+    # 64 train rows in batches of 16 = 4 steps per epoch: min_steps 24 plans 6 epochs instead
+    # of 2, so the floor of 1 epoch (half the nominal schedule) becomes 3
+    x, y = toy["onehot"][:80], toy["y"][:80]
+    tr, va = _split(80)
+    m = models.cnn(x.shape[1], **TINY)
+    h = train.fit(m, x, y, tr, va, epochs=2, batch_size=16, lr=0.0, patience=1, min_epochs=1,
+                  min_steps=24, verbose=0)
+    assert 3 <= len(h) <= 6
