@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.seqexpr-installed
-DEMO_N ?= 10000
+DEMO_N ?= 8000
 
 .DEFAULT_GOAL := help
 .PHONY: help venv demo report test lab bench accuracy clean
@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@echo "compiling the motif matcher (Tomtom, numba; once)"
+	$(PY) -c "from seqexpr.patterns.jaspar import warm_up; warm_up()"
 	@touch $(STAMP)
 
 venv: $(STAMP)  ## Create .venv and install the pinned dependencies

@@ -337,7 +337,7 @@ def true_signal(seqs, truth: dict) -> np.ndarray:
 # -- the dataset ----------------------------------------------------------------------------------
 # Sequences in the demo dataset: enough for the deep model to beat the k-mer baselines and
 # small enough that `make report` runs in under 10 minutes on 2 CPU cores.
-DEMO_N = 10000
+DEMO_N = 8000
 
 
 def make_demo(n: int = DEMO_N, length: int = 200, seed: int = 0, *,
