@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.seqexpr-installed
-DEMO_N ?= 8000
+DEMO_N ?=  # demo size; empty: seqexpr.demo.DEMO_N
 
 .DEFAULT_GOAL := help
 .PHONY: help venv demo report test lab bench accuracy clean
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP)  ## Create .venv and install the pinned dependencies
 
 demo: $(STAMP)  ## Write the demo dataset (DEMO_N sequences) to data/demo/
-	$(PY) -m seqexpr demo --out data/demo --n $(DEMO_N)
+	$(PY) -m seqexpr demo --out data/demo $(if $(strip $(DEMO_N)),--n $(DEMO_N))
 
 report: demo  ## Run every notebook on the demo dataset; HTML reports in reports/demo/
 	$(PY) -m seqexpr run --fasta data/demo/demo.fa --expression data/demo/demo_expression.csv \

@@ -28,8 +28,6 @@ def _value(text: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from seqexpr.demo import DEMO_N
-
     p = argparse.ArgumentParser(prog="python -m seqexpr", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -67,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="write the built-in demo dataset")
     d.add_argument("--out", default="data/demo", help="folder (default data/demo)")
-    d.add_argument("--n", type=int, default=DEMO_N, help=f"number of sequences (default {DEMO_N})")
+    d.add_argument("--n", type=int, default=None,
+                   help="number of sequences (default: seqexpr.demo.DEMO_N)")
     d.add_argument("--length", type=int, default=200, help="sequence length in nt (default 200)")
     d.add_argument("--seed", type=int, default=0)
     return p
@@ -104,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from seqexpr import demo
 
-        paths = demo.write_demo(args.out, n=args.n, length=args.length, seed=args.seed)
+        n = demo.DEMO_N if args.n is None else args.n
+        paths = demo.write_demo(args.out, n=n, length=args.length, seed=args.seed)
         for key, path in paths.items():
             print(f"{key:>12}: {path}")
         return 0
