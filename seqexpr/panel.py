@@ -222,11 +222,14 @@ def fit_baselines(ds, *, cache_dir=None, seed=0):
     return out
 
 
-def fit_deep(ds, *, model="cnn", params=None, recipe=None, seeds=(0, 1, 2), verbose=0):
+def fit_deep(ds, *, model=None, params=None, recipe=None, seeds=(0, 1), verbose=0):
     """Train one deep model per seed with the 04_model recipe; returns ``{pred, per_seed,
-    seconds, epochs}`` where ``pred`` (n,) is the seed ensemble (mean) over every row."""
+    seconds, epochs}`` where ``pred`` (n,) is the seed ensemble (mean) over every row.
+    ``model`` defaults to ``models.DEFAULT`` and ``seeds`` to 04_model's two."""
     from seqexpr import models, train
     from seqexpr._backend import set_seed
+
+    model = model or models.DEFAULT
 
     recipe = dict(recipe or {})
     recipe.setdefault("rc_augment", ds.rc_augment)
@@ -280,6 +283,7 @@ def table(rows):
         return df
     out = pd.DataFrame({
         "dataset": df["dataset"] + np.where(df["held_out"], " (held out)", ""),
+        "share": [f"{100 * s:.0f}%" for s in df["scale"]] if "scale" in df else "100%",
         "n_train": df["n_train"], "L": df["length"],
         "deep r": df["deep_pearson"].round(3),
         "deep rho": df["deep_spearman"].round(3),
@@ -293,3 +297,21 @@ def table(rows):
         "deep s": df["deep_seconds"].round(0).astype(int),
     })
     return out.iloc[np.argsort(df["held_out"].to_numpy(), kind="stable")].reset_index(drop=True)
+
+
+def learning_curve(rows):
+    """Deep ensemble against the best baseline as each dataset grows: one line per dataset
+    and share (rows from runs at several ``scale``), smallest share first. Where the deep model
+    loses on a small set, this shows whether the gap closes with data."""
+    df = pd.DataFrame(rows)
+    if df.empty or "scale" not in df:
+        return pd.DataFrame()
+    df = df.sort_values(["dataset", "scale"], kind="stable")
+    best = [r[f"{b}_pearson"] for b, (_, r) in zip(df["best_baseline"], df.iterrows())]
+    return pd.DataFrame({
+        "dataset": df["dataset"], "share": [f"{100 * s:.0f}%" for s in df["scale"]],
+        "n_train": df["n_train"], "deep r": df["deep_pearson"].round(3),
+        "best baseline": df["best_baseline"], "baseline r": np.round(best, 3),
+        "delta [95% CI]": [f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in
+                           zip(df["delta"], df["delta_lo"], df["delta_hi"])],
+    }).reset_index(drop=True)

@@ -72,3 +72,14 @@ def test_positional_branch_does_not_grow_with_length(name):
         assert m.get_layer("flatten").output.shape[-1] <= 16 * 8
     unbinned = models.build(name, 2000, 1, filters=8, dense=8, position_bins=None)
     assert long.count_params() < 1.2 * short.count_params() < unbinned.count_params()
+
+
+def test_se_cnn_counts_branch_sees_base_composition(tmp_path):
+    m = models.build("se_cnn", 40, 1, filters=8, n_blocks=1, dense=8, counts=True)
+    comp = keras.Model(m.input, m.get_layer("composition").output)
+    x = _x(2)
+    np.testing.assert_allclose(comp.predict(x, verbose=0), x.mean(axis=1), rtol=1e-6)
+    assert m.get_layer("stem_counts").output.shape == (None, 8)
+    m.save(tmp_path / "c.keras")
+    again = keras.saving.load_model(tmp_path / "c.keras", safe_mode=True)
+    np.testing.assert_array_equal(again.predict(x, verbose=0), m.predict(x, verbose=0))

@@ -83,3 +83,19 @@ def test_panel_row_compares_the_ensemble_with_the_best_baseline():
     assert bad["delta_hi"] < 0
     tab = panel.table([row, bad])
     assert tab["wins"].tolist() == ["yes", "no"] and len(te) == row["n_test"]
+
+
+def test_learning_curve_lists_each_share_smallest_first():
+    def row(scale, n, deep, gbm, lo, hi):
+        return dict(dataset="syn_small_short", held_out=False, scale=scale, n_train=n,
+                    length=100, deep_pearson=deep, deep_spearman=deep, gbm_kmer_pearson=gbm,
+                    ridge_kmer_pearson=gbm - 0.05, best_baseline="gbm_kmer", delta=deep - gbm,
+                    delta_lo=lo, delta_hi=hi, of_ceiling=deep / 0.9, deep_seconds=1.0)
+
+    rows = [row(1.0, 2400, 0.86, 0.85, -0.01, 0.03), row(0.3, 720, 0.76, 0.88, -0.17, -0.07)]
+    curve = panel.learning_curve(rows)
+    assert curve["share"].tolist() == ["30%", "100%"]
+    assert curve["n_train"].tolist() == [720, 2400]
+    assert curve["delta [95% CI]"].tolist() == ["-0.120 [-0.170, -0.070]",
+                                                "+0.010 [-0.010, +0.030]"]
+    assert panel.table(rows)["share"].tolist() == ["100%", "30%"]

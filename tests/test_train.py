@@ -179,3 +179,15 @@ def test_min_epochs_stretch_with_the_step_floor(toy):
     h = train.fit(m, x, y, tr, va, epochs=2, batch_size=16, lr=0.0, patience=1, min_epochs=1,
                   min_steps=24, verbose=0)
     assert 3 <= len(h) <= 6
+
+
+def test_shift_auto_spares_short_aligned_libraries():
+    # 11-nt translation-start contexts: position is the grammar, so no shift at all
+    assert train.resolve_shift("auto", 11) == 0
+    assert train.resolve_shift("auto", 60) == 2
+    assert train.resolve_shift("auto", 200) == 3
+    assert train.resolve_shift(5, 200) == 5
+    with pytest.raises(ValueError, match="shift"):
+        train.resolve_shift("some", 200)
+    with pytest.raises(ValueError, match="shift"):
+        train.resolve_shift(1.5, 200)
