@@ -18,14 +18,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from seqexpr import runfolder, transforms
+from seqexpr import runfolder
 from seqexpr.duplicates import common_flanks, exact_duplicates, near_duplicates, relatives
 from seqexpr.encode import reverse_complement_str
 from seqexpr.kmers import _encode_flat, _padded_codes, kmer_features
+from seqexpr.transforms import modelled_scale, suggest_transform
 
 __all__ = [
     "read_run", "gc_content", "n_content", "base_composition", "common_flanks",
-    "target_summary", "suggest_transform", "modelled_scale", "gc_association",
+    "target_summary", "gc_association",
     "scaled_replicates", "replicate_agreement", "exact_duplicates", "near_duplicates", "relatives", "kmer_associations",
     "top_kmers", "planted_motif_hits", "explore", "write_outputs",
 ]
@@ -95,60 +96,6 @@ def target_summary(y) -> dict:
             "sd": float(v.std(ddof=1)) if v.size > 1 else 0.0,
             "skewness": float(stats.skew(v)) if v.size > 2 else 0.0,
             "zeros": int((v == 0).sum()), "negative": int((v < 0).sum())}
-
-
-def suggest_transform(y, *, skew_threshold: float = 1.0, ratio_threshold: float = 20.0,
-                      outlier_z: float = 6.0) -> tuple[str, str]:
-    """Suggest how to transform a target before modelling it.
-
-    Rules, in order: strictly positive, skewed (skewness > ``skew_threshold``) and spanning
-    a wide range (max/min > ``ratio_threshold``) -> ``"log"``; non-negative with zeros and
-    skewed -> ``"log1p"``; heavy outliers otherwise (more than 0.1 % of values beyond
-    ``outlier_z`` robust SDs from the median, or |skewness| > 2) -> ``"rank"``; else ``"none"``.
-
-    Parameters
-    ----------
-    y : (n,) float
-        Measured target; NaN values are ignored.
-
-    Returns
-    -------
-    name : str
-        ``"none"``, ``"log"``, ``"log1p"`` or ``"rank"``.
-    reason : str
-        One plain sentence saying why.
-    """
-    y = np.asarray(y, dtype=np.float64)
-    v = y[np.isfinite(y)]
-    if v.size < 3 or np.ptp(v) == 0:
-        return "none", f"Only {v.size} distinct finite values to judge from, so none is applied."
-    skew = float(stats.skew(v))
-    lo, hi = float(v.min()), float(v.max())
-    if lo > 0 and skew > skew_threshold and hi / lo > ratio_threshold:
-        after = float(stats.skew(np.log(v)))
-        return "log", (f"Values are all positive, right-skewed (skewness {skew:.2f}) and span "
-                       f"a {hi / lo:.0f}-fold range, so a log makes them closer to symmetric "
-                       f"(skewness {after:.2f} after).")
-    if lo >= 0 and (v == 0).any() and skew > skew_threshold:
-        return "log1p", (f"Values are non-negative with {(v == 0).sum()} zeros and right-skewed "
-                         f"(skewness {skew:.2f}), so log(1 + y) compresses the tail and keeps "
-                         "the zeros finite.")
-    med = np.median(v)
-    mad = 1.4826 * np.median(np.abs(v - med))
-    z = np.abs(v - med) / mad if mad > 0 else np.zeros_like(v)
-    frac_out = float((z > outlier_z).mean())
-    if frac_out > 0.001 or abs(skew) > 2:
-        return "rank", (f"{frac_out:.1%} of values lie beyond {outlier_z:g} robust SDs "
-                        f"(skewness {skew:.2f}) and a log does not apply, so normal scores of "
-                        "ranks keep outliers from dominating the loss.")
-    return "none", (f"Values are roughly symmetric (skewness {skew:.2f}) without heavy "
-                    "outliers, so they can be modelled as they are.")
-
-
-def modelled_scale(y, name: str) -> np.ndarray:
-    """``y`` on the scale a model would see after transform ``name``: (n,) float64."""
-    y = np.asarray(y, dtype=np.float64)
-    return transforms.apply(transforms.fit(name, y), y)
 
 
 def gc_association(gc, y) -> dict:

@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from scipy import stats
 from scipy.special import ndtri
 
 NAMES = ("none", "log", "log1p", "standardize", "rank")
@@ -177,7 +178,7 @@ def choose(target_transform: str | Sequence[str], targets: Sequence[str], y: np.
 
     ``target_transform="auto"`` takes 02_explore's ``suggested_transform`` for each target
     (from ``explore_info``, the parsed explore.json), else asks
-    ``seqexpr.explore.suggest_transform`` on the values, else falls back to ``"none"``.
+    :func:`suggest_transform` on the values.
     A name (or a list with one name per target) is used as given.
 
     Returns
@@ -203,12 +204,6 @@ def choose(target_transform: str | Sequence[str], targets: Sequence[str], y: np.
             names.append(s)
             reasons.append("02_explore suggestion")
         else:
-            try:
-                from seqexpr.explore import suggest_transform
-            except ImportError:
-                names.append("none")
-                reasons.append("no explore.json suggestion and seqexpr.explore unavailable")
-                continue
             name, reason = suggest_transform(y[:, j])
             names.append(name)
             reasons.append(f"suggest_transform: {reason}")
@@ -238,4 +233,59 @@ def plot_transform(y: np.ndarray, spec: dict, *, names: Sequence[str] | None = N
     return fig
 
 
-__all__ = ["NAMES", "fit", "apply", "inverse", "to_dict", "describe", "choose", "plot_transform"]
+def suggest_transform(y, *, skew_threshold: float = 1.0, ratio_threshold: float = 20.0,
+                      outlier_z: float = 6.0) -> tuple[str, str]:
+    """Suggest how to transform a target before modelling it.
+
+    Rules, in order: strictly positive, skewed (skewness > ``skew_threshold``) and spanning
+    a wide range (max/min > ``ratio_threshold``) -> ``"log"``; non-negative with zeros and
+    skewed -> ``"log1p"``; heavy outliers otherwise (more than 0.1 % of values beyond
+    ``outlier_z`` robust SDs from the median, or |skewness| > 2) -> ``"rank"``; else ``"none"``.
+
+    Parameters
+    ----------
+    y : (n,) float
+        Measured target; NaN values are ignored.
+
+    Returns
+    -------
+    name : str
+        ``"none"``, ``"log"``, ``"log1p"`` or ``"rank"``.
+    reason : str
+        One plain sentence saying why.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    v = y[np.isfinite(y)]
+    if v.size < 3 or np.ptp(v) == 0:
+        return "none", f"Only {v.size} distinct finite values to judge from, so none is applied."
+    skew = float(stats.skew(v))
+    lo, hi = float(v.min()), float(v.max())
+    if lo > 0 and skew > skew_threshold and hi / lo > ratio_threshold:
+        after = float(stats.skew(np.log(v)))
+        return "log", (f"Values are all positive, right-skewed (skewness {skew:.2f}) and span "
+                       f"a {hi / lo:.0f}-fold range, so a log makes them closer to symmetric "
+                       f"(skewness {after:.2f} after).")
+    if lo >= 0 and (v == 0).any() and skew > skew_threshold:
+        return "log1p", (f"Values are non-negative with {(v == 0).sum()} zeros and right-skewed "
+                         f"(skewness {skew:.2f}), so log(1 + y) compresses the tail and keeps "
+                         "the zeros finite.")
+    med = np.median(v)
+    mad = 1.4826 * np.median(np.abs(v - med))
+    z = np.abs(v - med) / mad if mad > 0 else np.zeros_like(v)
+    frac_out = float((z > outlier_z).mean())
+    if frac_out > 0.001 or abs(skew) > 2:
+        return "rank", (f"{frac_out:.1%} of values lie beyond {outlier_z:g} robust SDs "
+                        f"(skewness {skew:.2f}) and a log does not apply, so normal scores of "
+                        "ranks keep outliers from dominating the loss.")
+    return "none", (f"Values are roughly symmetric (skewness {skew:.2f}) without heavy "
+                    "outliers, so they can be modelled as they are.")
+
+
+def modelled_scale(y, name: str) -> np.ndarray:
+    """``y`` on the scale a model would see after transform ``name``: (n,) float64."""
+    y = np.asarray(y, dtype=np.float64)
+    return apply(fit(name, y), y)
+
+
+__all__ = ["NAMES", "fit", "apply", "inverse", "to_dict", "describe", "choose", "plot_transform",
+           "suggest_transform", "modelled_scale"]

@@ -78,17 +78,6 @@ def test_welch_matches_scipy(toy_module):
     assert row["effect"] == pytest.approx(toy_module["y"][has].mean() - toy_module["y"][~has].mean())
 
 
-def test_suggest_transform():
-    rng = np.random.default_rng(0)
-    assert ex.suggest_transform(rng.lognormal(0, 1, 3000))[0] == "log"
-    name, reason = ex.suggest_transform(rng.normal(5, 1, 3000))
-    assert name == "none" and reason.endswith(".")
-    counts = rng.negative_binomial(1, 0.2, 3000).astype(float)
-    assert ex.suggest_transform(counts)[0] == "log1p"
-    assert ex.suggest_transform(rng.standard_t(1.5, 3000))[0] == "rank"
-    assert ex.suggest_transform(np.r_[np.nan, rng.lognormal(0, 1, 500)])[0] == "log"
-
-
 def test_duplicates_planted(toy_module):
     seqs = list(toy_module["seqs"][:200])
     seqs[10] = seqs[0]  # exact copy

@@ -68,3 +68,21 @@ def test_per_column_specs_for_a_target_matrix(y):
 def test_unknown_name_is_refused(y):
     with pytest.raises(ValueError, match="unknown target transform"):
         transforms.fit("boxcox", y)
+
+
+def test_suggest_transform():
+    rng = np.random.default_rng(0)
+    assert transforms.suggest_transform(rng.lognormal(0, 1, 3000))[0] == "log"
+    name, reason = transforms.suggest_transform(rng.normal(5, 1, 3000))
+    assert name == "none" and reason.endswith(".")
+    counts = rng.negative_binomial(1, 0.2, 3000).astype(float)
+    assert transforms.suggest_transform(counts)[0] == "log1p"
+    assert transforms.suggest_transform(rng.standard_t(1.5, 3000))[0] == "rank"
+    assert transforms.suggest_transform(np.r_[np.nan, rng.lognormal(0, 1, 500)])[0] == "log"
+
+
+def test_choose_without_explore_asks_suggest_transform():
+    rng = np.random.default_rng(1)
+    y = np.column_stack([rng.lognormal(0, 1, 2000), rng.normal(0, 1, 2000)])
+    names, reasons = transforms.choose("auto", ["a", "b"], y, explore_info=None)
+    assert names == ["log", "none"] and all(r.startswith("suggest_transform:") for r in reasons)
