@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy import stats
 from scipy.stats import rankdata
 
 
@@ -195,11 +196,26 @@ def paired_bootstrap(observed, pred_a, pred_b, *, n_bootstrap: int = 1000, ci: f
     return out
 
 
-def regression_metrics(observed, predicted) -> dict:
-    """R² (1 − SSres/SStot, can be negative) and RMSE on the modelled scale."""
-    y = np.asarray(observed, np.float64)
-    p = np.asarray(predicted, np.float64)
-    ss_tot = np.sum((y - y.mean()) ** 2)
-    ss_res = np.sum((y - p) ** 2)
-    r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
-    return {"r2": float(r2), "rmse": float(np.sqrt(np.mean((y - p) ** 2)))}
+def regression_metrics(y, yhat):
+    """Pearson, Spearman, R² (1 − SSres/SStot, can be negative) and RMSE of predictions ``yhat``
+    against ``y`` (both ``(n,)``, on the modelled scale): the one definition behind
+    metrics.json (04) and evaluation.csv (05).
+
+    Pairs with a NaN on either side are left out; ``n`` counts the pairs used. Correlations
+    are NaN when fewer than 3 pairs remain or either side is constant.
+    """
+    y, yhat = np.asarray(y, dtype=np.float64).ravel(), np.asarray(yhat, dtype=np.float64).ravel()
+    ok = np.isfinite(y) & np.isfinite(yhat)
+    y, yhat = y[ok], yhat[ok]
+    n = int(len(y))
+    out = dict(pearson=np.nan, spearman=np.nan, r2=np.nan, rmse=np.nan, n=n)
+    if n == 0:
+        return out
+    out["rmse"] = float(np.sqrt(np.mean((y - yhat) ** 2)))
+    ss = float(np.sum((y - y.mean()) ** 2))
+    if ss > 0:
+        out["r2"] = float(1 - np.sum((y - yhat) ** 2) / ss)
+    if n >= 3 and np.ptp(y) > 0 and np.ptp(yhat) > 0:
+        out["pearson"] = float(stats.pearsonr(y, yhat)[0])
+        out["spearman"] = float(stats.spearmanr(y, yhat)[0])
+    return out

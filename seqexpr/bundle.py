@@ -231,7 +231,7 @@ def write_model_outputs(run_dir, data, deep, baselines):
     headline prediction (averaging seeds beat single seeds on the accuracy panel).
     """
     from seqexpr import runfolder as rf
-    from seqexpr.train import regression_metrics
+    from seqexpr.bootstrap import regression_metrics
 
     cols, info = {}, {}
     for r in baselines:

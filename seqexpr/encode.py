@@ -28,16 +28,17 @@ ALPHABET = "ACGT"
 PAD_CHOICES = ("right", "left", "center")
 TRIM_CHOICES = ("right", "left", "center")
 
-# byte -> base index (0-3), 4 for anything else (N, IUPAC, padding)
-_CODE = np.full(256, 4, np.uint8)
+# byte -> base index (0-3: A, C, G, T; U read as T; either case), 4 for anything else (N, IUPAC,
+# gaps, padding): the one byte table, used by the one-hot encoder and the k-mer counters
+BASE_CODE = np.full(256, 4, np.uint8)
 for _i, _b in enumerate("ACGT"):
-    _CODE[ord(_b)] = _CODE[ord(_b.lower())] = _i
-_CODE[ord("U")] = _CODE[ord("u")] = 3
+    BASE_CODE[ord(_b)] = BASE_CODE[ord(_b.lower())] = _i
+BASE_CODE[ord("U")] = BASE_CODE[ord("u")] = 3
 # base index -> one-hot row, stored as one uint32 per row so a gather moves 4 bytes at once
 _ROWS = np.zeros((5, 4), np.uint8)
 _ROWS[np.arange(4), np.arange(4)] = 1
 _ROWS32 = _ROWS.view(np.uint32).ravel()
-_TRANSLATE = bytes(_CODE.tolist())  # bytes.translate maps a whole batch at C speed
+_TRANSLATE = bytes(BASE_CODE.tolist())  # bytes.translate maps a whole batch at C speed
 
 _IUPAC_COMPLEMENT = str.maketrans(
     "ACGTUNRYKMSWBDHVacgtunrykmswbdhv-.", "TGCAANYRMKSWVHDBtgcaanyrmkswvhdb-."
@@ -101,8 +102,8 @@ def encode_codes(
     if n and (lengths == length).all():  # fast path: nothing to place
         return raw.reshape(n, length), np.ones((n, length), np.uint8)
 
-    fl = _CODE[np.frombuffer(flank_left.encode("ascii"), np.uint8)]
-    fr = _CODE[np.frombuffer(flank_right.encode("ascii"), np.uint8)]
+    fl = BASE_CODE[np.frombuffer(flank_left.encode("ascii"), np.uint8)]
+    fr = BASE_CODE[np.frombuffer(flank_right.encode("ascii"), np.uint8)]
     codes = np.full((n, length), 4, np.uint8)
     mask = np.zeros((n, length), np.uint8)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if n else lengths
@@ -270,6 +271,6 @@ def encoding_summary(
 
 
 __all__ = [
-    "ALPHABET", "encode", "encode_codes", "to_float", "reverse_complement",
+    "ALPHABET", "BASE_CODE", "encode", "encode_codes", "to_float", "reverse_complement",
     "reverse_complement_str", "decode", "encoding_summary",
 ]

@@ -79,7 +79,8 @@ def score_models(frame: pd.DataFrame, models: list[str], *, n_bootstrap: int = 1
         for j, row in enumerate(rows):
             row.update({k: float(point[k][j]), f"{k}_lo": float(lo[j]), f"{k}_hi": float(hi[j])})
     for j, row in enumerate(rows):
-        row.update(regression_metrics(y, p[j]))
+        m = regression_metrics(y, p[j])  # its pearson/spearman/n would overwrite the above
+        row.update(r2=m["r2"], rmse=m["rmse"])
     return pd.DataFrame(rows), boot["pearson"]
 
 

@@ -15,16 +15,12 @@ from functools import lru_cache
 import numpy as np
 import scipy.sparse as sp
 
+from seqexpr.encode import BASE_CODE
+
 __all__ = ["kmer_counts", "kmer_features", "kmer_names", "window_codes", "MAX_K"]
 
 MAX_K = 12  # 4**12 = 16.8 M columns; beyond that a dense column space stops making sense
-_INVALID = np.uint8(4)
-
-# A/C/G/T (either case, U read as T) -> 0..3; anything else (N, IUPAC codes, gaps) -> 4
-_LUT = np.full(256, _INVALID, dtype=np.uint8)
-for _i, _b in enumerate("ACGT"):
-    _LUT[ord(_b)] = _LUT[ord(_b.lower())] = _i
-_LUT[ord("U")] = _LUT[ord("u")] = 3
+_INVALID = np.uint8(4)  # encode.BASE_CODE's code for anything that is not A/C/G/T(U)
 
 
 def _offsets(k: int, gap: int) -> np.ndarray:
@@ -51,7 +47,7 @@ def _encode_flat(seqs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     starts = np.zeros(len(seqs) + 1, dtype=np.int64)
     np.cumsum(lengths + 1, out=starts[1:])
     raw = np.frombuffer(("\0".join(seqs) + "\0").encode("ascii", "replace"), dtype=np.uint8)
-    return _LUT[raw], starts
+    return BASE_CODE[raw], starts
 
 
 def _padded_codes(seqs, max_length=None) -> np.ndarray:

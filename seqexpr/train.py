@@ -497,31 +497,6 @@ def _plain_batches(arrays, batch_size):
     return tf.data.Dataset.from_tensor_slices(arrays).batch(batch_size)
 
 
-def regression_metrics(y, yhat):
-    """Pearson, Spearman, R² and RMSE of predictions ``yhat`` against ``y`` (both ``(n,)``).
-
-    Pairs with a NaN on either side are left out; ``n`` counts the pairs used. Correlations
-    are NaN when fewer than 3 pairs remain or either side is constant.
-    """
-    from scipy import stats
-
-    y, yhat = np.asarray(y, dtype=np.float64).ravel(), np.asarray(yhat, dtype=np.float64).ravel()
-    ok = np.isfinite(y) & np.isfinite(yhat)
-    y, yhat = y[ok], yhat[ok]
-    n = int(len(y))
-    out = dict(pearson=np.nan, spearman=np.nan, r2=np.nan, rmse=np.nan, n=n)
-    if n == 0:
-        return out
-    out["rmse"] = float(np.sqrt(np.mean((y - yhat) ** 2)))
-    ss = float(np.sum((y - y.mean()) ** 2))
-    if ss > 0:
-        out["r2"] = float(1 - np.sum((y - yhat) ** 2) / ss)
-    if n >= 3 and np.ptp(y) > 0 and np.ptp(yhat) > 0:
-        out["pearson"] = float(stats.pearsonr(y, yhat)[0])
-        out["spearman"] = float(stats.spearmanr(y, yhat)[0])
-    return out
-
-
 def plot_history(history, *, title="Training curves"):
     """Loss and validation loss per epoch, one line per (model, seed); returns the Figure.
 

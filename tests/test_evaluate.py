@@ -268,3 +268,26 @@ def test_notebook_has_parameters_and_no_outputs():
     for name in ("run_dir", "seed", "n_bootstrap", "ci", "max_points"):
         assert f"{name} =" in code[0].source
     assert all(not c.outputs and c.execution_count is None for c in code)
+
+
+def test_regression_metrics_one_definition():
+    from seqexpr.bootstrap import regression_metrics
+
+    y = np.array([1.0, 2.0, 3.0, 4.0, np.nan])
+    m = regression_metrics(y, np.array([1.0, 2.0, 3.0, 5.0, 1.0]))
+    assert m["n"] == 4 and m["spearman"] == pytest.approx(1.0)
+    assert 0.9 < m["pearson"] < 1 and m["rmse"] == pytest.approx(0.5)
+    assert m["r2"] == pytest.approx(1 - 1 / 5)  # SSres 1, SStot 5: can go negative, never clipped
+    assert np.isnan(regression_metrics(y, np.ones(5))["pearson"])
+
+
+def test_score_models_keeps_bootstrap_points_and_adds_r2_rmse():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=200)
+    frame = pd.DataFrame({"observed": y, "good": y + rng.normal(0, 0.5, 200),
+                          "bad": rng.normal(size=200)})
+    table, _ = ev.score_models(frame, ["good", "bad"], n_bootstrap=50)
+    good = table.set_index("model").loc["good"]
+    assert good["pearson"] == pytest.approx(np.corrcoef(y, frame["good"])[0, 1])
+    assert good["rmse"] == pytest.approx(np.sqrt(np.mean((y - frame["good"]) ** 2)))
+    assert good["n"] == 200 and good["pearson_lo"] < good["pearson"] < good["pearson_hi"]

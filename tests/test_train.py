@@ -88,14 +88,6 @@ def test_fit_refuses_mismatched_targets(toy):
         train.fit(m, toy["onehot"], toy["y"], np.arange(10), np.arange(10, 20), epochs=1)
 
 
-def test_regression_metrics():
-    y = np.array([1.0, 2.0, 3.0, 4.0, np.nan])
-    m = train.regression_metrics(y, np.array([1.0, 2.0, 3.0, 5.0, 1.0]))
-    assert m["n"] == 4 and m["spearman"] == pytest.approx(1.0)
-    assert 0.9 < m["pearson"] < 1 and m["rmse"] == pytest.approx(0.5)
-    assert np.isnan(train.regression_metrics(y, np.ones(5))["pearson"])
-
-
 def test_plot_history_returns_figure():
     h = pd.DataFrame(dict(model="cnn", seed=[0, 0, 1, 1], epoch=[1, 2, 1, 2],
                           loss=[2, 1, 2, 1.5], val_loss=[2, 1.5, 2, 1.8], lr=1e-3))
