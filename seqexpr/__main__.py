@@ -103,8 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from seqexpr import demo
 
-        n = demo.DEMO_N if args.n is None else args.n
-        paths = demo.write_demo(args.out, n=n, length=args.length, seed=args.seed)
+        paths = demo.write_demo(args.out, n=args.n, length=args.length, seed=args.seed)
         for key, path in paths.items():
             print(f"{key:>12}: {path}")
         return 0

@@ -482,14 +482,14 @@ def make_demo(n: int = DEMO_N, length: int = 200, seed: int = 0, *,
     return frame, sites, truth
 
 
-def write_demo(out_dir: str | os.PathLike, *, n: int = DEMO_N, length: int = 200,
+def write_demo(out_dir: str | os.PathLike, *, n: int | None = None, length: int = 200,
                seed: int = 0) -> dict:
     """Write the demo dataset into ``out_dir``; returns the paths written.
 
     Files: ``demo.fa`` (one line per sequence), ``demo_expression.csv`` (``id, expression,
     expression_rep1, expression_rep2``), ``ground_truth.json`` and ``ground_truth_sites.csv``
     (``id, motif, start, strand, sequence, score, active, planted``). The same arguments give
-    byte-identical files.
+    byte-identical files. ``n=None`` writes ``DEMO_N`` sequences.
 
     Returns
     -------
@@ -497,6 +497,8 @@ def write_demo(out_dir: str | os.PathLike, *, n: int = DEMO_N, length: int = 200
         ``fasta``, ``expression``, ``ground_truth``, ``sites``: absolute ``Path`` of each file.
     """
     from seqexpr.runfolder import write_json
+
+    n = DEMO_N if n is None else n  # None: the one demo size, DEMO_N
 
     frame, sites, truth = make_demo(n=n, length=length, seed=seed)
     out = Path(out_dir).resolve()

@@ -311,9 +311,9 @@ def demo_if_missing(fasta, expression=None, *, seed: int = 0, n: int | None = No
         return None
     if Path(fasta).exists() and (expression is None or Path(expression).exists()):
         return None
-    from seqexpr.demo import DEMO_N, write_demo  # another stage's; import only when needed
+    from seqexpr.demo import write_demo  # written by another stage; import only when needed
 
-    return write_demo(demo_dir, n=DEMO_N if n is None else n, length=length, seed=seed)
+    return write_demo(demo_dir, n=n, length=length, seed=seed)
 
 
 # -- report --------------------------------------------------------------------------------

@@ -289,8 +289,7 @@ def table(rows):
         "deep rho": df["deep_spearman"].round(3),
         "gbm r": df.get("gbm_kmer_pearson", np.nan).round(3),
         "ridge r": df.get("ridge_kmer_pearson", np.nan).round(3),
-        "delta vs best [95% CI]": [f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in
-                                   zip(df["delta"], df["delta_lo"], df["delta_hi"])],
+        "delta vs best [95% CI]": _deltas(df),
         "wins": np.where(df["delta_lo"] > 0, "yes", np.where(df["delta_hi"] < 0, "no", "tie")),
         "% ceiling": [f"{100 * v:.0f}" if v == v and v is not None else "" for v in
                       df["of_ceiling"]],
@@ -307,11 +306,16 @@ def learning_curve(rows):
     if df.empty or "scale" not in df:
         return pd.DataFrame()
     df = df.sort_values(["dataset", "scale"], kind="stable")
-    best = [r[f"{b}_pearson"] for b, (_, r) in zip(df["best_baseline"], df.iterrows())]
+    best = [r[r["best_baseline"] + "_pearson"] for _, r in df.iterrows()]
     return pd.DataFrame({
         "dataset": df["dataset"], "share": [f"{100 * s:.0f}%" for s in df["scale"]],
         "n_train": df["n_train"], "deep r": df["deep_pearson"].round(3),
         "best baseline": df["best_baseline"], "baseline r": np.round(best, 3),
-        "delta [95% CI]": [f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in
-                           zip(df["delta"], df["delta_lo"], df["delta_hi"])],
+        "delta [95% CI]": _deltas(df),
     }).reset_index(drop=True)
+
+
+def _deltas(df):
+    """``+0.014 [-0.005, +0.033]``: deep - best baseline with its interval, per row."""
+    return [f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in
+            zip(df["delta"], df["delta_lo"], df["delta_hi"])]
