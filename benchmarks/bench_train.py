@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from seqexpr import models, train
+from seqexpr import models, predict, train
 from seqexpr._backend import keras
 
 
@@ -56,7 +56,7 @@ def main():
         timed = timer.times[1:]
         speed[name] = a.n * len(timed) / sum(timed)
         t1 = time.perf_counter()
-        train.predict(m, x, tr)
+        predict.predict(m, x, tr)
         pred = a.n / (time.perf_counter() - t1)
         print(f"{name}: {m.count_params():,} parameters; {speed[name]:,.0f} training "
               f"sequences/s (epochs 2-{a.epochs + 1}, validation included; first epoch "

@@ -1,9 +1,14 @@
 """seqexpr: find the sequence patterns that drive gene expression.
 
-Stages, one module each: ``io`` (read, check, join) -> ``explore`` -> ``encode`` / ``splits``
-(one-hot, k-mers, leak-aware splits) -> ``models`` / ``train`` / ``baselines`` -> ``evaluate``
--> ``patterns`` (attributions, motifs, JASPAR naming, in-silico effects). ``pipeline`` runs the
-numbered notebooks over them with papermill; ``runfolder`` is the contract between stages.
+``seqexpr.stages`` holds one module per notebook (load -> explore -> encode -> model ->
+evaluate -> patterns): the only code that reads or writes the run folder, each with
+``run(run_dir, **parameters)`` and ``check(run_dir)``. Below it, the algorithms know nothing of
+run folders: reading and checking (``io``), exploring (``explore``), encoding and splitting
+(``encode``, ``kmers``, ``transforms``, ``splits``, ``homology``), models and training
+(``models``, ``train``, ``batches``, ``predict``, ``baselines``, ``bundle``), statistics
+(``bootstrap``, ``evaluate``, ``metrics``) and ``patterns`` (attributions, motifs, JASPAR
+naming, in-silico effects). ``pipeline`` runs the numbered notebooks with papermill;
+``runfolder`` names the files of the contract (docs/run_folder.md).
 
 Importing the package is cheap: heavy libraries (TensorFlow, Keras) load only in the modules
 that need them.

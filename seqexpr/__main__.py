@@ -13,21 +13,15 @@ python -m seqexpr predict --model reports/demo/models/se_cnn@0 --fasta new.fa --
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
 
-
-def _value(text: str):
-    """A -p value: JSON when it parses (numbers, lists, null, true), else the plain string."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
+from seqexpr.stages import params as stage_params
 
 
 def build_parser() -> argparse.ArgumentParser:
+    load = stage_params.declared("01_load")  # the defaults below are 01's own
     p = argparse.ArgumentParser(prog="python -m seqexpr", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -38,9 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--fasta", help="FASTA of sequences (plain or .gz)")
     src.add_argument("--expression", help="expression table (CSV, TSV or Parquet) joined on --id-column")
     src.add_argument("--table", help="one table holding ids, sequences and targets")
-    src.add_argument("--id-column", default="id", help="id column of the table (default: id)")
-    src.add_argument("--sequence-column", default="sequence",
-                     help="sequence column of --table (default: sequence)")
+    src.add_argument("--id-column",
+                     help=f"id column of the table (default: {load['id_column']})")
+    src.add_argument("--sequence-column",
+                     help=f"sequence column of --table (default: {load['sequence_column']})")
     src.add_argument("--target", nargs="+", required=True,
                      help="target column(s); several give a multi-task model")
     src.add_argument("--replicate-columns", nargs="*", default=None,
@@ -50,8 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--rna", action="store_true", help="accept U as T")
     src.add_argument("--ground-truth", help="ground_truth.json of a demo dataset")
     r.add_argument("--out", required=True, help="run folder, e.g. reports/NAME")
-    r.add_argument("--seed", type=int, default=0, help="seed for splits and training (default 0)")
-    r.add_argument("--preset", default="default", choices=["default", "quick"],
+    r.add_argument("--seed", type=int,
+                   help="one seed for every stage: demo data, subsamples, the split, the first "
+                   "training seed, bootstraps and the sequences explained (default: "
+                   f"{load['seed']})")
+    r.add_argument("--preset", default="default", choices=sorted(stage_params.PRESETS),
                    help="quick: tiny models and few sequences, for smoke runs")
     r.add_argument("--only", nargs="+", metavar="NOTEBOOK",
                    help="run only these notebooks (e.g. 01_load 02_explore)")
@@ -67,35 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="data/demo", help="folder (default data/demo)")
     d.add_argument("--n", type=int, default=None,
                    help="number of sequences (default: seqexpr.demo.DEMO_N)")
-    d.add_argument("--length", type=int, default=200, help="sequence length in nt (default 200)")
+    d.add_argument("--length", type=int, default=None,
+                   help="sequence length in nt (default: seqexpr.demo.DEMO_LENGTH)")
     d.add_argument("--seed", type=int, default=0)
     return p
 
 
 def run_parameters(args: argparse.Namespace) -> dict:
-    """Map ``run`` arguments onto notebook parameters."""
-    if not args.table and not (args.fasta and args.expression):
-        raise SystemExit("seqexpr run: give --fasta and --expression, or --table")
-    if args.table and (args.fasta or args.expression):
-        raise SystemExit("seqexpr run: give either --table or --fasta/--expression, not both")
-    params = {
-        "fasta": str(Path(args.fasta).resolve()) if args.fasta else None,
-        "expression": str(Path(args.expression).resolve()) if args.expression else None,
-        "table": str(Path(args.table).resolve()) if args.table else None,
-        "id_column": args.id_column,
-        "sequence_column": args.sequence_column,
-        "target": args.target[0] if len(args.target) == 1 else list(args.target),
-        "replicate_columns": args.replicate_columns,
-        "group_column": args.group_column,
-        "split_column": args.split_column,
-        "rna": args.rna,
-        "ground_truth": str(Path(args.ground_truth).resolve()) if args.ground_truth else None,
-        "seed": args.seed,
-        "demo_if_missing": False,
-    }
-    for key, value in args.param:
-        params[key] = _value(value)
-    return params
+    """Map ``run`` arguments onto notebook parameters (``stages.params.run_parameters``)."""
+    try:
+        return stage_params.run_parameters(
+            fasta=args.fasta, expression=args.expression, table=args.table,
+            ground_truth=args.ground_truth, target=args.target, id_column=args.id_column,
+            sequence_column=args.sequence_column, replicate_columns=args.replicate_columns,
+            group_column=args.group_column, split_column=args.split_column, rna=args.rna,
+            seed=args.seed, extra=[(k, stage_params.value(v)) for k, v in args.param])
+    except (ValueError, TypeError) as exc:
+        raise SystemExit(f"seqexpr run: {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m seqexpr " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     try:
         results = pipeline.run(params, args.out, preset=args.preset,
-                               notebooks=args.only or pipeline.NOTEBOOKS, command=command)
+                               notebooks=args.only or stage_params.NOTEBOOKS, command=command)
     except pipeline.PipelineError as exc:
         print(f"seqexpr run: {exc}", file=sys.stderr)
         return 1

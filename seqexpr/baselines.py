@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from seqexpr.jsonio import write_json
+
 BASELINES = ("ridge_kmer", "gbm_kmer")
 DEFAULT_KS = (1, 2, 3, 4, 5, 6)
 RIDGE_ALPHAS = np.logspace(-2, 5, 15)
@@ -209,7 +211,6 @@ def save(model, out_dir, *, extra=None):
     """Write ``model.joblib`` and ``preprocessing.json`` (k-mer settings + ``extra``)."""
     import joblib
 
-    from seqexpr.runfolder import write_json
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -235,46 +236,3 @@ def ridge_coefficients(model, target=0):
     coef = np.atleast_2d(model.estimators[0][-1].coef_)[target]
     s = pd.Series(coef, index=model.feature_names, name="weight")
     return s.reindex(s.abs().sort_values(ascending=False).index)
-
-
-def train_baselines(data, names=BASELINES, *, run_dir, ks=DEFAULT_KS, canonical=True,
-                    n_features=1000, seed=0, resume=True):
-    """Fit, save (``run_dir/models/NAME/``) and predict the k-mer baselines for 04_model.
-
-    ``data`` is ``seqexpr.train.load_run(run_dir)``. With ``resume``, a saved baseline fitted
-    with the same settings is loaded instead of refitted. Returns one dict per baseline:
-    ``column``, ``model``, ``pred (n, T) float32``, ``seconds``, ``path``, ``params``.
-    """
-    import time
-
-    from seqexpr import bundle
-
-    seqs, y, idx = data["seqs"], data["targets"], data["idx"]
-    tr, va = idx["train"], idx["valid"]
-    fp = bundle.fingerprint(data["onehot"], y, tr)
-    settings = dict(ks=[int(k) for k in ks], canonical=bool(canonical), n_features=n_features,
-                    seed=int(seed))
-    results = []
-    for name in names:
-        out = Path(run_dir) / "models" / name
-        prep = (json.loads((out / "preprocessing.json").read_text())
-                if (out / "model.joblib").exists() and (out / "preprocessing.json").exists()
-                else {})
-        if resume and prep.get("settings") == settings and prep.get("training_fingerprint") == fp:
-            model, seconds = load(out)[0], prep.get("train_seconds")
-            print(f"{name}: loaded the fitted model from {out} (resume=True)")
-        else:
-            t0 = time.perf_counter()
-            model = fit_baselines([seqs[i] for i in tr], y[tr], [seqs[i] for i in va], y[va],
-                                  names=(name,), ks=ks, canonical=canonical,
-                                  n_features=n_features, seed=seed)[name]
-            seconds = round(time.perf_counter() - t0, 1)
-            extra = {k: data["encoding"][k] for k in ("targets", "target_transform", "rna")}
-            extra.update(settings=settings, training_fingerprint=fp, train_seconds=seconds,
-                         seed=int(seed), target_inverse=bundle._has_inverse(
-                             data["encoding"]["target_transform"]))
-            save(model, out, extra=extra)
-            print(f"{name}: fitted in {seconds} s, {model.params}")
-        results.append(dict(column=name, name=name, model=model, pred=model.predict(seqs),
-                            seconds=seconds, path=str(out), params=model.params, seed=int(seed)))
-    return results

@@ -18,6 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seqexpr import baselines, transforms
+from seqexpr.encode import decode, encode, to_float
+from seqexpr.io import read_fasta
+from seqexpr.jsonio import write_json
+
 PREPROCESSING = "preprocessing.json"
 ENCODING_KEYS = ("length", "pad", "trim", "unknown", "flank_left", "flank_right", "alphabet",
                  "rna", "targets", "target_transform")
@@ -35,16 +40,6 @@ def fingerprint(onehot, targets, idx=None):
     return h.hexdigest()[:16]
 
 
-def _has_inverse(spec):
-    from seqexpr import transforms
-
-    try:
-        out = transforms.inverse(spec, np.zeros((1, len(spec.get("columns", [0])))))
-        return bool(np.isfinite(out).all())
-    except (ValueError, KeyError, TypeError):
-        return False
-
-
 def preprocessing_record(encoding, *, model, seed=None, rc_average=True, fingerprint=None,
                          params=None, kind="deep"):
     """The ``preprocessing.json`` dict for a model trained on data encoded as ``encoding``."""
@@ -53,14 +48,13 @@ def preprocessing_record(encoding, *, model, seed=None, rc_average=True, fingerp
         raise ValueError(f"encoding lacks {missing}; pass the run folder's encoding.json")
     rec = {k: encoding[k] for k in ENCODING_KEYS}
     rec.update(kind=kind, model=model, seed=seed, rc_average=bool(rc_average),
-               target_inverse=_has_inverse(encoding["target_transform"]),
+               target_inverse=transforms.has_inverse(encoding["target_transform"]),
                training_fingerprint=fingerprint, params=params or {})
     return rec
 
 
 def save_bundle(model, out_dir, preprocessing):
     """Write a deep ``model`` as ``model.keras`` and ``preprocessing`` as JSON in ``out_dir``."""
-    from seqexpr.runfolder import write_json
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -98,14 +92,13 @@ class Bundle:
         """
         x = np.asarray(x, dtype=np.float32)
         if not self.is_deep:
-            from seqexpr.encode import decode
 
             return self.model.predict([s.replace("N", "") for s in decode(x > 0)])
         length = self.preprocessing["length"]
         if x.ndim != 3 or x.shape[1:] != (length, 4):
             raise ValueError(f"{self.path}: input must be (n, {length}, 4) float32, got "
                              f"{x.shape}; use predict_sequences for raw sequences")
-        from seqexpr.train import predict_float
+        from seqexpr.predict import predict_float
 
         rc = self.preprocessing.get("rc_average", True) if rc_average is None else rc_average
         return predict_float(self.model, x, rc_average=rc, batch_size=batch_size)
@@ -113,7 +106,6 @@ class Bundle:
     def encode(self, seqs, ids=None):
         """Encode raw sequences exactly as recorded: ``(n, L, 4) float32``; checks each one."""
         seqs = check_sequences(seqs, self.preprocessing, ids=ids)
-        from seqexpr.encode import encode, to_float
 
         p = self.preprocessing
         onehot, mask = encode(seqs, length=p["length"], pad=p["pad"], trim=p["trim"],
@@ -131,7 +123,6 @@ class Bundle:
 
     def inverse(self, y):
         """Map ``(n, T)`` predictions from the modelled scale back to the measured scale."""
-        from seqexpr import transforms
 
         return transforms.inverse(self.preprocessing["target_transform"], y)
 
@@ -169,7 +160,6 @@ def load_bundle(model_dir):
 
         model = keras.saving.load_model(d / "model.keras", compile=False, safe_mode=True)
     elif (d / "model.joblib").exists():
-        from seqexpr import baselines
 
         model, _ = baselines.load(d)
     else:
@@ -184,7 +174,6 @@ def predict_fasta(model_dir, fasta, out_csv, *, batch_size=256):
     applied; only if the transform has an inverse) and ``{target}_modelled`` (the scale the
     model was trained on). Returns the table.
     """
-    from seqexpr.io import read_fasta
 
     b = load_bundle(model_dir)
     p = b.preprocessing
@@ -211,126 +200,3 @@ def predict_fasta(model_dir, fasta, out_csv, *, batch_size=256):
     out.to_csv(out_csv, index=False)
     print(f"wrote {len(out)} predictions for {', '.join(b.targets)} to {out_csv}")
     return out
-
-
-# -- 04_model outputs: predictions.csv, metrics.json, history.csv -------------------------
-def write_model_outputs(run_dir, data, deep, baselines):
-    """Write predictions.csv, metrics.json and history.csv for 04_model; returns metrics.
-
-    Parameters
-    ----------
-    run_dir : path
-    data : dict from ``seqexpr.train.load_run``
-    deep : list of dict from ``seqexpr.train.train_deep`` (any models and seeds)
-    baselines : list of dict from ``seqexpr.baselines.train_baselines``
-
-    Deep models get one column per seed (``cnn@0``) and one for the mean over seeds
-    (``cnn``). ``best_deep_model`` (one seed, the model attributions explain) and
-    ``best_baseline`` are chosen on validation Pearson (mean over targets), never on test;
-    ``deep_ensemble`` is the seed mean of the best deep model's builder, the deep model's
-    headline prediction (averaging seeds beat single seeds on the accuracy panel).
-    """
-    from seqexpr import runfolder as rf
-    from seqexpr.bootstrap import regression_metrics
-
-    cols, info = {}, {}
-    for r in baselines:
-        cols[r["column"]] = r["pred"]
-        info[r["column"]] = dict(kind="baseline", path=_rel(r["path"], run_dir),
-                                 params=r["params"], seed=r["seed"],
-                                 train_seconds=r["seconds"])
-    by_name = {}
-    for r in deep:
-        cols[r["column"]] = r["pred"]
-        info[r["column"]] = dict(kind="deep", path=_rel(r["path"], run_dir), params=r["params"],
-                                 seed=r["seed"], train_seconds=r["seconds"])
-        by_name.setdefault(r["name"], []).append(r)
-    for name, rs in by_name.items():
-        cols[name] = np.mean([r["pred"] for r in rs], axis=0)
-        info[name] = dict(kind="deep", path=[_rel(r["path"], run_dir) for r in rs],
-                          params=rs[0]["params"], seed=[r["seed"] for r in rs],
-                          train_seconds=float(np.sum([r["seconds"] or 0 for r in rs])),
-                          seed_mean_of=[r["column"] for r in rs])
-    y, names, split = data["targets"], data["target_names"], data["split"]
-    frames = []
-    for j, t in enumerate(names):
-        f = pd.DataFrame({"id": data["ids"], "split": split, "target": t, "observed": y[:, j]})
-        for c, p in cols.items():
-            f[c] = p[:, j]
-        frames.append(f)
-    pred = pd.concat(frames, ignore_index=True)
-    test, valid = {}, {}
-    for t, g in pred.groupby("target", sort=False):
-        for part, store in (("test", test), ("valid", valid)):
-            gs = g[g["split"] == part]
-            store[t] = {c: regression_metrics(gs["observed"], gs[c]) for c in cols}
-
-    def best(kind, single):
-        cands = [c for c, m in info.items() if m["kind"] == kind
-                 and (not single or not isinstance(m["seed"], list))]
-        score = {c: np.nanmean([valid[t][c]["pearson"] for t in names]) for c in cands}
-        score = {c: v for c, v in score.items() if np.isfinite(v)}
-        return max(score, key=score.get) if score else None
-
-    # written afresh: a rerun of 04 makes any earlier 05_evaluate section stale
-    best_deep = best("deep", True)
-    ensemble = best_deep.split("@")[0] if best_deep else None
-    metrics = dict(test=test, valid=valid, models=info, best_deep_model=best_deep,
-                   deep_ensemble=ensemble if ensemble in cols else best_deep,
-                   best_baseline=best("baseline", True), noise_ceiling=data["noise_ceiling"],
-                   targets=names)
-    pred.to_csv(rf.run_path(run_dir, rf.PREDICTIONS), index=False, float_format="%.6g")
-    rf.write_json(rf.run_path(run_dir, rf.METRICS), metrics)
-    hist = [r["history"] for r in deep]
-    hist = (pd.concat(hist, ignore_index=True) if hist else pd.DataFrame())
-    hist.reindex(columns=["model", "seed", "epoch", "loss", "val_loss", "lr"]).to_csv(
-        rf.run_path(run_dir, rf.HISTORY), index=False)
-    return metrics
-
-
-def _rel(path, run_dir):
-    try:
-        return str(Path(path).resolve().relative_to(Path(run_dir).resolve()))
-    except ValueError:
-        return str(path)
-
-
-def metrics_table(metrics, *, split="test"):
-    """Long table of ``metrics[split]``: one row per (target, model) with its metrics."""
-    rows = [dict(target=t, model=c, kind=metrics["models"].get(c, {}).get("kind"), **m)
-            for t, per in metrics[split].items() for c, m in per.items()]
-    return pd.DataFrame(rows)
-
-
-def seed_summary(metrics, *, split="test"):
-    """Deep models over seeds: mean and SD of each test metric of the single-seed columns."""
-    tab = metrics_table(metrics, split=split)
-    one = tab[tab["model"].str.contains("@")].copy()
-    if one.empty:
-        return pd.DataFrame()
-    one["model"] = one["model"].str.split("@").str[0]
-    agg = one.groupby(["target", "model"])[["pearson", "spearman", "r2", "rmse"]].agg(
-        ["mean", "std", "count"])
-    agg.columns = [f"{a}_{b}" for a, b in agg.columns]
-    return agg.reset_index()
-
-
-def comparison(metrics):
-    """Per target: the deep ensemble vs the best baseline on test Pearson, the best single
-    seed, and the noise ceiling."""
-    rows = []
-    deep = metrics.get("deep_ensemble") or metrics.get("best_deep_model")
-    base = metrics.get("best_baseline")
-    ceiling = metrics.get("noise_ceiling")
-    for t, per in metrics["test"].items():
-        single = metrics.get("best_deep_model")
-        row = dict(target=t, deep_model=deep,
-                   deep_pearson=per[deep]["pearson"] if deep else np.nan,
-                   best_single_seed=single,
-                   single_seed_pearson=per[single]["pearson"] if single in per else np.nan,
-                   best_baseline=base, baseline_pearson=per[base]["pearson"] if base else np.nan,
-                   noise_ceiling=ceiling)
-        row["deep_minus_baseline"] = row["deep_pearson"] - row["baseline_pearson"]
-        row["fraction_of_ceiling"] = (row["deep_pearson"] / ceiling) if ceiling else np.nan
-        rows.append(row)
-    return pd.DataFrame(rows)

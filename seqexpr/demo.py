@@ -8,8 +8,9 @@ sized so that the noise ceiling (the best Pearson any model can reach) is known.
 ``write_demo`` writes it as a FASTA, an expression table and the ground truth.
 
 The truth is a function of the final sequence alone: every site of a motif that scores at or
-above its threshold counts, planted or not (``scan_sites``), so a model that learns the motifs
-can reach the ceiling. ``true_signal`` recomputes the noise-free signal for any sequences.
+above its threshold counts, planted or not, so a model that learns the motifs can reach the
+ceiling. Scanning and scoring live in :mod:`seqexpr.demo_truth` (``scan_sites``;
+``true_signal`` recomputes the noise-free signal for any sequences).
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seqexpr.composition import gc_content
+from seqexpr.demo_truth import (ALPHABET, PSEUDO, code_strings, log_odds, scan_sites,
+                                signal_from_sites)
+from seqexpr.jsonio import write_json
+
 JASPAR_RELEASE = "JASPAR2026"
-ALPHABET = "ACGT"
-PSEUDO = 0.01  # per-base pseudocount of the log-odds scores, on probabilities
 
 # One row per planted motif: JASPAR families deliberately distinct from one another.
 # effect: log2 units added by the first site; window: fraction of the length (None = anywhere);
@@ -76,31 +80,6 @@ def _jaspar_pwm(jaspar_id: str) -> tuple[str, np.ndarray]:
         raise ValueError(f"{jaspar_id} is not in {JASPAR_RELEASE}; pick another matrix id.")
     counts = np.array([m.counts[b] for b in ALPHABET], dtype=np.float64).T
     return m.name, np.round(counts / counts.sum(1, keepdims=True), 6)
-
-
-def log_odds(pwm) -> np.ndarray:
-    """Log2-odds of a (w, 4) ACGT probability matrix against a uniform background, (w, 4)."""
-    p = np.asarray(pwm, dtype=np.float64)
-    return np.log2((p + PSEUDO) / (1 + 4 * PSEUDO) / 0.25)
-
-
-def _codes(seqs) -> np.ndarray:
-    """(n, L) uint8 codes 0-3 in ACGT order for equal-length upper-case DNA strings."""
-    lut = np.full(256, 255, np.uint8)
-    lut[np.frombuffer(ALPHABET.encode(), np.uint8)] = np.arange(4, dtype=np.uint8)
-    seqs = list(seqs)
-    lengths = {len(s) for s in seqs}
-    if len(lengths) != 1:
-        raise ValueError(f"sequences must share one length, got lengths {sorted(lengths)[:5]}")
-    arr = lut[np.frombuffer("".join(seqs).encode("ascii"), np.uint8)].reshape(len(seqs), -1)
-    if (arr == 255).any():
-        raise ValueError("sequences must hold only A, C, G, T (upper case)")
-    return arr
-
-
-def _strings(codes: np.ndarray) -> list[str]:
-    letters = np.frombuffer(ALPHABET.encode(), np.uint8)[codes]
-    return [row.tobytes().decode("ascii") for row in letters]
 
 
 # -- background ------------------------------------------------------------------------------
@@ -204,143 +183,14 @@ def _plan_sites(n, length, specs, widths, windows, rng, copies_p=COPIES) -> pd.D
     return sites[~todo].drop(columns="inside").reset_index(drop=True)
 
 
-def _block_scores(code4: np.ndarray, lo: np.ndarray, npos: int) -> np.ndarray:
-    """(n, npos) float64 sums of ``lo`` (w, 4) over each window, via 256-entry block tables."""
-    nblk = -(-len(lo) // 4)
-    lo = np.concatenate([lo, np.zeros((4 * nblk - len(lo), 4))])
-    b = np.arange(256)
-    score = np.zeros((code4.shape[0], npos))
-    for k in range(nblk):  # one look-up per block of 4 motif columns
-        r = lo[4 * k:4 * k + 4]
-        table = r[0][b // 64] + r[1][b // 16 % 4] + r[2][b // 4 % 4] + r[3][b % 4]
-        score += table[code4[:, 4 * k:4 * k + npos]]  # uint8 index: fastest look-up
-    return score
-
-
-def _local_maxima(row, start, score, w):
-    """Keep the candidates (sorted by row, start) that no better one within w - 1 nt beats.
-
-    A neighbour beats a candidate with a higher score, or an equal score further left. Only
-    candidates can beat candidates, since a better neighbour also passes the threshold.
-    """
-    keep = np.ones(len(row), bool)
-    for d in range(1, len(row)):  # compare with the d-th next candidate while any is close
-        near = (row[d:] == row[:-d]) & (start[d:] - start[:-d] < w)
-        if not near.any():
-            break
-        left, right = np.flatnonzero(near), np.flatnonzero(near) + d
-        keep[left[score[right] > score[left]]] = False
-        keep[right[score[left] >= score[right]]] = False
-    return row[keep], start[keep]
-
-
-# -- truth ---------------------------------------------------------------------------------------
-def scan_sites(seqs, truth: dict) -> pd.DataFrame:
-    """Every counted site of every ground-truth motif in equal-length sequences.
-
-    A position is a site of a motif when its best-strand log2-odds score (``log_odds`` of the
-    motif's ``pwm``) reaches the motif's ``threshold`` and is the highest within
-    ``width - 1`` nt either side (ties go to the leftmost, then to the ``+`` strand).
-
-    Parameters
-    ----------
-    seqs : sequence of str
-        ``n`` upper-case ACGT strings of one length ``L``.
-    truth : dict
-        The ground truth (``make_demo``'s third value or ``ground_truth.json``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``row`` (int, index into ``seqs``), ``motif``, ``start`` (0-based, + strand),
-        ``strand`` (``+``/``-``), ``sequence`` (the site read 5'->3' on its strand),
-        ``score`` (float64 bits), ``active`` (bool: inside the motif's window, if it has one).
-    """
-    codes = _codes(seqs)
-    n, length = codes.shape
-    # 4-base blocks: code4[:, i] indexes bases i..i+3 (padding past the end scores 0 below),
-    # so a motif of width w is scored in ceil(w / 4) table look-ups per strand.
-    padded = np.concatenate([codes, np.zeros((n, 3), np.uint8)], axis=1)
-    code4 = (padded[:, :-3] << 6) | (padded[:, 1:-2] << 4) | (padded[:, 2:-1] << 2) | padded[:, 3:]
-    out = []
-    for spec in truth["motifs"]:
-        lo = log_odds(spec["pwm"])
-        w = len(lo)
-        npos = length - w + 1
-        fwd, rev = _block_scores(code4, lo, npos), _block_scores(code4, lo[::-1, ::-1], npos)
-        best = np.maximum(fwd, rev)
-        row, start = np.nonzero(best >= spec["threshold"])
-        row, start = _local_maxima(row, start, best[row, start], w)
-        strand = np.where(rev[row, start] > fwd[row, start], "-", "+")
-        win = spec["window"]
-        active = np.ones(len(row), bool) if win is None else (
-            (start >= win[0]) & (start + w <= win[1]))
-        site = codes[row[:, None], start[:, None] + np.arange(w)]
-        site = np.where((strand == "-")[:, None], 3 - site[:, ::-1], site)
-        out.append(pd.DataFrame({
-            "row": row, "motif": spec["name"], "start": start, "strand": strand,
-            "sequence": _strings(site) if len(site) else [], "score": best[row, start],
-            "active": active}))
-    return pd.concat(out, ignore_index=True).sort_values(["row", "start"], kind="stable",
-                                                          ignore_index=True)
-
-
-def signal_from_sites(sites: pd.DataFrame, gc, truth: dict) -> np.ndarray:
-    """The noise-free signal of ``len(gc)`` sequences from their sites, by the truth's formula.
-
-    ``sites`` needs ``row`` (index of the sequence), ``motif`` and ``active`` columns; ``gc`` is
-    the (n,) GC fraction of each sequence. Returns (n,) float64 in log2 units.
-    """
-    gc = np.asarray(gc, dtype=np.float64)
-    n = len(gc)
-    names = [m["name"] for m in truth["motifs"]]
-    act = sites[sites["active"]]
-    counts = np.zeros((n, len(names)))
-    np.add.at(counts, (act["row"].to_numpy(), act["motif"].map(names.index).to_numpy()), 1)
-    d = truth["copy_decay"]
-    gain = counts if d == 1 else (1 - d ** counts) / (1 - d)  # 1, 1 + d, 1 + d + d^2, ...
-    effects = np.array([m["effect"] for m in truth["motifs"]])
-    y = truth["baseline"] + gain @ effects + truth["gc_effect"] * (gc - truth["gc_center"])
-    for p in truth["pairs"]:
-        if p.get("max_spacing") is None:
-            both = (counts[:, names.index(p["a"])] > 0) & (counts[:, names.index(p["b"])] > 0)
-        else:
-            both = _pairs_within(act, p["a"], p["b"], p["max_spacing"], n)
-        y = y + p["interaction"] * both
-    return y
-
-
-def _pairs_within(active_sites: pd.DataFrame, a: str, b: str, max_spacing: int, n: int):
-    """(n,) bool: the sequence holds an active site of ``a`` and one of ``b`` whose starts lie
-    at most ``max_spacing`` nt apart."""
-    sa = active_sites.loc[active_sites["motif"] == a, ["row", "start"]]
-    sb = active_sites.loc[active_sites["motif"] == b, ["row", "start"]]
-    both = sa.merge(sb, on="row", suffixes=("_a", "_b"))
-    close = (both["start_a"] - both["start_b"]).abs() <= max_spacing
-    out = np.zeros(n, bool)
-    out[both.loc[close, "row"].to_numpy()] = True
-    return out
-
-
-def gc_fraction(seqs) -> np.ndarray:
-    """(n,) float64 fraction of G and C in each sequence."""
-    codes = _codes(seqs)
-    return ((codes == 1) | (codes == 2)).mean(1)
-
-
-def true_signal(seqs, truth: dict) -> np.ndarray:
-    """(n,) float64 noise-free expression of any equal-length ACGT sequences (the oracle)."""
-    seqs = list(seqs)
-    return signal_from_sites(scan_sites(seqs, truth), gc_fraction(seqs), truth)
-
-
 # -- the dataset ----------------------------------------------------------------------------------
 # Sequences in the demo dataset: enough for the deep model to beat the k-mer baselines and
 # small enough that `make report` runs in under 10 minutes on 2 CPU cores.
 DEMO_N = 8000
+DEMO_LENGTH = 200  # nt per demo sequence
 
 
-def make_demo(n: int = DEMO_N, length: int = 200, seed: int = 0, *,
+def make_demo(n: int = DEMO_N, length: int = DEMO_LENGTH, seed: int = 0, *,
               noise_ceiling: float = 0.90, motifs=None, pairs=None, copy_decay=None,
               gc_effect=None, copies_p=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Generate the demo dataset in memory (no I/O); the same seed gives the same data.
@@ -420,7 +270,7 @@ def make_demo(n: int = DEMO_N, length: int = 200, seed: int = 0, *,
         codes[sel["seq"].to_numpy()[:, None],
               sel["start"].to_numpy()[:, None] + np.arange(spec["width"])] = inst
 
-    seqs = _strings(codes)
+    seqs = code_strings(codes)
     digits = max(5, len(str(n - 1)))
     ids = [f"demo{i:0{digits}d}" for i in range(n)]
     truth = dict(
@@ -430,7 +280,7 @@ def make_demo(n: int = DEMO_N, length: int = 200, seed: int = 0, *,
         replicates=["expression_rep1", "expression_rep2"], sites_file="ground_truth_sites.csv",
     )
     sites = scan_sites(seqs, truth)
-    gc = gc_fraction(seqs)
+    gc = gc_content(seqs)
     signal = signal_from_sites(sites, gc, truth)
 
     var_s = float(np.var(signal))
@@ -482,23 +332,24 @@ def make_demo(n: int = DEMO_N, length: int = 200, seed: int = 0, *,
     return frame, sites, truth
 
 
-def write_demo(out_dir: str | os.PathLike, *, n: int | None = None, length: int = 200,
-               seed: int = 0) -> dict:
+def write_demo(out_dir: str | os.PathLike, *, n: int | None = None,
+               length: int | None = None, seed: int = 0) -> dict:
     """Write the demo dataset into ``out_dir``; returns the paths written.
 
     Files: ``demo.fa`` (one line per sequence), ``demo_expression.csv`` (``id, expression,
     expression_rep1, expression_rep2``), ``ground_truth.json`` and ``ground_truth_sites.csv``
     (``id, motif, start, strand, sequence, score, active, planted``). The same arguments give
-    byte-identical files. ``n=None`` writes ``DEMO_N`` sequences.
+    byte-identical files. ``n=None`` writes ``DEMO_N`` sequences, ``length=None`` makes them
+    ``DEMO_LENGTH`` nt long.
 
     Returns
     -------
     dict
         ``fasta``, ``expression``, ``ground_truth``, ``sites``: absolute ``Path`` of each file.
     """
-    from seqexpr.runfolder import write_json
 
     n = DEMO_N if n is None else n  # None: the one demo size, DEMO_N
+    length = DEMO_LENGTH if length is None else length
 
     frame, sites, truth = make_demo(n=n, length=length, seed=seed)
     out = Path(out_dir).resolve()

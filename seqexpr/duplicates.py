@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from seqexpr.encode import reverse_complement_str
-from seqexpr.kmers import _padded_codes, window_codes
+from seqexpr.kmers import padded_codes, window_codes
 
 __all__ = ["exact_duplicates", "near_duplicates", "relatives", "common_flanks"]
 
@@ -134,7 +134,7 @@ def near_duplicates(seqs, *, max_mismatches: int | None = None, max_bucket: int 
             continue
         m = max(1, int(0.02 * length)) if max_mismatches is None else int(max_mismatches)
         mm_used.add(m)
-        codes = _padded_codes([seqs[i][lo : int(length) - hi] for i in idx])
+        codes = padded_codes([seqs[i][lo : int(length) - hi] for i in idx])
         edges = np.linspace(0, core, min(m + 1, core) + 1).astype(int)
         cand = []
         for b0, b1 in zip(edges[:-1], edges[1:]):

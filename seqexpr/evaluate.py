@@ -5,13 +5,13 @@ Pearson and Spearman with bootstrap confidence intervals, R² and RMSE, overall 
 (the ``load.json`` group column, and whether a test sequence has a close relative in train).
 All models are bootstrapped over the *same* resampled test sequences, so the difference in
 Pearson between any two models is a paired comparison with its own interval and p-value.
-``evaluate_run`` writes ``evaluation.csv`` and adds an ``evaluation`` key to ``metrics.json``.
+``evaluate_models`` returns what ``seqexpr.stages.evaluate`` writes: ``evaluation.csv`` and an
+``evaluation`` key in ``metrics.json``.
 Plots live in :mod:`seqexpr.evaluate_plots`.
 """
 
 from __future__ import annotations
 
-import os
 from itertools import combinations
 
 import numpy as np
@@ -19,12 +19,9 @@ import pandas as pd
 from scipy.stats import rankdata
 from tqdm import tqdm
 
-from seqexpr import runfolder as rf
-from seqexpr.bootstrap import (  # noqa: F401  (re-exported: the statistics live there)
+from seqexpr import composition
+from seqexpr.bootstrap import (
     bootstrap_correlations,
-    bootstrap_indices,
-    correlation_ci,
-    paired_bootstrap,
     paired_difference,
     percentile_interval,
     regression_metrics,
@@ -41,7 +38,7 @@ MIN_N = 3  # fewer sequences than this: correlations are undefined, reported as 
 # -- tables over models and groups ----------------------------------------------------------
 def model_columns(predictions: pd.DataFrame) -> list[str]:
     """The model columns of a predictions frame: numeric columns other than id, split, target,
-    observed and the annotations :func:`evaluate_run` joins (gc, has_relative_in_train)."""
+    observed and the annotations :func:`seqexpr.stages.evaluate.run` joins (gc, has_relative_in_train)."""
     return [c for c in predictions.columns if c not in ID_COLUMNS and c not in ANNOTATIONS
             and pd.api.types.is_numeric_dtype(predictions[c])
             and not pd.api.types.is_bool_dtype(predictions[c])]
@@ -215,7 +212,7 @@ def _fmt_p(p: float, n_bootstrap: int) -> str:
 def verdict(evaluation: dict, target: str, *, alpha: float = 0.05) -> str:
     """One or two plain sentences: which model wins on ``target``, by how much, how sure.
 
-    ``evaluation`` is the dict :func:`evaluate_run` returns (or ``metrics.json["evaluation"]``).
+    ``evaluation`` is the dict :func:`evaluate_models` returns (or ``metrics.json["evaluation"]``).
     """
     ev = evaluation["targets"][target]
     nb = evaluation["n_bootstrap"]
@@ -275,22 +272,6 @@ def _best_on_split(pred: pd.DataFrame, columns: list[str], split: str) -> str | 
     return max(score, key=lambda c: -np.inf if np.isnan(score[c]) else score[c])
 
 
-def _ceilings(run_dir, load: dict, seqs: pd.DataFrame, test_ids, metrics: dict) -> dict:
-    """Every noise ceiling the run folder offers: ground truth, replicates, 04_model's."""
-    out = {"ground_truth": None, "replicates": None, "metrics": metrics.get("noise_ceiling"),
-           "explore_replicate_agreement": None}
-    gt = rf.run_path(run_dir, rf.GROUND_TRUTH)
-    if gt.exists():
-        out["ground_truth"] = rf.read_json(gt).get("noise_ceiling_pearson")
-    reps = [c for c in load.get("replicates") or [] if c in seqs.columns]
-    if len(reps) >= 2:
-        out["replicates"] = replicate_ceiling(seqs.set_index("id").loc[test_ids, reps])
-    ex = rf.run_path(run_dir, rf.EXPLORE_INFO)
-    if ex.exists():
-        out["explore_replicate_agreement"] = rf.read_json(ex).get("replicate_agreement")
-    return out
-
-
 def _ceiling_for(ceilings: dict, target: str, targets: list[str]) -> tuple[float | None, str]:
     """The ceiling that applies to ``target`` and where it comes from."""
     gt, rep, met = ceilings["ground_truth"], ceilings["replicates"], ceilings["metrics"]
@@ -303,32 +284,22 @@ def _ceiling_for(ceilings: dict, target: str, targets: list[str]) -> tuple[float
     return (float(met), "04_model") if met is not None else (None, "none")
 
 
-def evaluate_run(run_dir: str | os.PathLike, *, seed: int = 0, n_bootstrap: int = 1000,
-                 ci: float = 0.95, progress: bool = True) -> dict:
-    """Evaluate every model in a run folder; write evaluation.csv and metrics.json["evaluation"].
+def evaluate_models(pred: pd.DataFrame, *, groups: pd.DataFrame, metrics: dict,
+                    ceilings: dict, group_column: str | None = None, seed: int = 0,
+                    n_bootstrap: int = 1000, ci: float = 0.95,
+                    progress: bool = True) -> tuple[dict, pd.DataFrame]:
+    """Score every model of ``pred`` (predictions.csv) on its test rows, compare them in
+    pairs and judge them against the noise ceiling.
 
-    Returns a dict: ``evaluation`` (what goes into metrics.json), ``table`` (evaluation.csv),
-    ``frame`` (test rows of predictions.csv with ``gc``, ``has_relative_in_train`` and the
-    group column joined, for the plots) and ``verdicts`` ``{target: str}``.
+    ``groups`` is indexed by id (``has_relative_in_train`` and the group column);
+    ``metrics`` is 04_model's metrics.json (models, best_deep_model, deep_ensemble,
+    best_baseline); ``ceilings`` holds every ceiling on offer (``ground_truth``,
+    ``replicates``, ``metrics``, ``explore_replicate_agreement``). Returns the
+    ``evaluation`` dict (metrics.json's ``evaluation``) and the table (evaluation.csv).
     """
-    rf.require(run_dir, rf.PREDICTIONS, rf.SPLITS, rf.SEQUENCES, rf.LOAD_INFO,
-               stage="01_load, 03_encode and 04_model")
-    pred = pd.read_csv(rf.run_path(run_dir, rf.PREDICTIONS), dtype={"id": str})
-    load = rf.read_json(rf.run_path(run_dir, rf.LOAD_INFO))
-    seqs = pd.read_parquet(rf.run_path(run_dir, rf.SEQUENCES)).astype({"id": str})
-    splits = pd.read_csv(rf.run_path(run_dir, rf.SPLITS), dtype={"id": str}).set_index("id")
-    mpath = rf.run_path(run_dir, rf.METRICS)
-    metrics = rf.read_json(mpath) if mpath.exists() else {}
     models_info = metrics.get("models", {})
-
-    gcol = load.get("group_column")
-    groups = pd.DataFrame(index=seqs["id"])
-    if gcol and gcol in seqs.columns:
-        groups[gcol] = seqs.set_index("id")[gcol]
-    groups["has_relative_in_train"] = splits["has_relative_in_train"].astype(bool)
     table, boots = evaluate_predictions(pred, groups=groups, n_bootstrap=n_bootstrap, ci=ci,
                                         seed=seed, progress=progress)
-
     models = model_columns(pred)
     deep = [m for m in models if model_kind(m, models_info) == "deep"]
     single = [m for m in deep if "@" in m] or deep
@@ -340,7 +311,6 @@ def evaluate_run(run_dir: str | os.PathLike, *, seed: int = 0, n_bootstrap: int 
     head_deep = head_deep if head_deep in models else best_deep
     test = pred[pred["split"] == "test"]
     targets = list(dict.fromkeys(test["target"]))
-    ceilings = _ceilings(run_dir, load, seqs, test["id"].unique(), metrics)
     spread = seed_spread(table)
 
     per_target = {}
@@ -366,28 +336,14 @@ def evaluate_run(run_dir: str | os.PathLike, *, seed: int = 0, n_bootstrap: int 
             "relatives": {"with": int(rel.sum()), "without": int((~rel.astype(bool)).sum())},
             "ceiling": ceiling, "ceiling_source": source}
     evaluation = {"split": "test", "seed": seed, "n_bootstrap": n_bootstrap, "ci": ci,
-                  "group_column": gcol, "best_deep_model": best_deep, "deep_ensemble": head_deep,
-                  "best_baseline": best_base,
+                  "group_column": group_column, "best_deep_model": best_deep,
+                  "deep_ensemble": head_deep, "best_baseline": best_base,
                   "kinds": {m: model_kind(m, models_info) for m in models},
                   "ceilings": ceilings, "targets": per_target}
     evaluation["verdict"] = {t: verdict(evaluation, t) for t in targets}
-
-    table.to_csv(rf.run_path(run_dir, rf.EVALUATION), index=False)
-    current = rf.read_json(mpath) if mpath.exists() else {}
-    current["evaluation"] = evaluation
-    rf.write_json(mpath, current)
-
-    gc = gc_content(seqs["sequence"]).set_axis(seqs["id"])
-    frame = test.assign(gc=test["id"].map(gc).to_numpy(),
-                        has_relative_in_train=test["id"].map(groups["has_relative_in_train"]))
-    if gcol and gcol in groups:
-        frame[gcol] = frame["id"].map(groups[gcol])
-    return {"evaluation": evaluation, "table": table, "frame": frame,
-            "verdicts": evaluation["verdict"]}
+    return evaluation, table
 
 
 def gc_content(seqs) -> pd.Series:
     """GC fraction of each sequence over its A/C/G/T bases: ``(n,) float64`` (NaN if none)."""
-    from seqexpr.explore import gc_content as _gc
-
-    return pd.Series(_gc(list(seqs)), dtype=np.float64)
+    return pd.Series(composition.gc_content(list(seqs)), dtype=np.float64)

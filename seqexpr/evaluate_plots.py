@@ -1,6 +1,6 @@
 """Plots of model performance on held-out sequences; every function returns a Figure.
 
-Inputs are the ``frame`` and ``table`` that :func:`seqexpr.evaluate.evaluate_run` returns:
+Inputs are the ``frame`` and ``table`` that :func:`seqexpr.stages.evaluate.run` returns:
 test rows of predictions.csv (``observed``, one column per model, ``gc``,
 ``has_relative_in_train``) and evaluation.csv.
 """

@@ -1,16 +1,15 @@
 """Explore: the numbers a scientist looks at before any model.
 
-Counts and lengths, base composition along the sequence, GC and N content, the target's
-distribution and a suggested transform, replicate agreement (which bounds any model), exact
-and near duplicates, and the k-mers most associated with expression. Every function here
-returns numbers (dicts, arrays, DataFrames); the figures live in ``seqexpr.plots_explore``.
-``explore`` runs them all on a run folder's data and ``write_outputs`` saves ``explore.json``
-and ``kmer_associations.csv`` (docs/run_folder.md).
+Counts and lengths, base composition along the sequence, GC and N content (counted by
+``seqexpr.composition``), the target's distribution and a suggested transform, replicate
+agreement (which bounds any model), exact and near duplicates, and the k-mers most associated
+with expression. Every function here returns numbers (dicts, arrays, DataFrames); the figures
+live in ``seqexpr.plots_explore``. ``explore`` runs them all on 01_load's table;
+``seqexpr.stages.explore`` reads and writes the run folder.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from itertools import combinations
 
@@ -18,70 +17,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from seqexpr import runfolder
+from seqexpr.composition import base_composition, gc_content, n_content
 from seqexpr.duplicates import common_flanks, exact_duplicates, near_duplicates, relatives
 from seqexpr.encode import reverse_complement_str
-from seqexpr.kmers import _encode_flat, _padded_codes, kmer_features
+from seqexpr.kmers import kmer_features
 from seqexpr.transforms import modelled_scale, suggest_transform
 
 __all__ = [
-    "read_run", "gc_content", "n_content", "base_composition", "common_flanks",
+    "gc_content", "n_content", "base_composition", "common_flanks",
     "target_summary", "gc_association",
     "scaled_replicates", "replicate_agreement", "exact_duplicates", "near_duplicates", "relatives", "kmer_associations",
-    "top_kmers", "planted_motif_hits", "explore", "write_outputs",
+    "top_kmers", "planted_motif_hits", "explore",
 ]
-
-
-def read_run(run_dir: str | os.PathLike) -> tuple[pd.DataFrame, dict]:
-    """The table 01_load wrote (``sequences.parquet``) and its description (``load.json``)."""
-    runfolder.require(run_dir, runfolder.SEQUENCES, runfolder.LOAD_INFO, stage="01_load")
-    df = pd.read_parquet(runfolder.run_path(run_dir, runfolder.SEQUENCES))
-    info = runfolder.read_json(runfolder.run_path(run_dir, runfolder.LOAD_INFO))
-    missing = [c for c in info.get("targets", []) + info.get("replicates", []) if c not in df]
-    if missing:
-        raise KeyError(f"load.json names columns {missing} that sequences.parquet lacks; "
-                       "rerun 01_load on this run folder.")
-    return df, info
-
-
-# -- composition -----------------------------------------------------------------------------
-def gc_content(seqs) -> np.ndarray:
-    """GC fraction of each sequence among its A/C/G/T bases: (n,) float64 (NaN if none)."""
-    codes, starts = _encode_flat(seqs)
-    cs = np.concatenate([[0], np.cumsum((codes == 1) | (codes == 2))])
-    acgt = np.concatenate([[0], np.cumsum(codes < 4)])
-    gc = cs[starts[1:]] - cs[starts[:-1]]
-    tot = acgt[starts[1:]] - acgt[starts[:-1]]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(tot > 0, gc / np.maximum(tot, 1), np.nan)
-
-
-def n_content(seqs) -> np.ndarray:
-    """Fraction of each sequence's positions that are N or another non-ACGT code: (n,) float64."""
-    codes, starts = _encode_flat(seqs)
-    bad = np.concatenate([[0], np.cumsum(codes == 4)])  # separators count, removed below
-    lengths = np.diff(starts) - 1
-    n_bad = bad[starts[1:]] - bad[starts[:-1]] - 1
-    return np.where(lengths > 0, n_bad / np.maximum(lengths, 1), 0.0)
-
-
-def base_composition(seqs, *, max_length: int | None = None) -> pd.DataFrame:
-    """Fraction of A, C, G, T and N (other) at each position, sequences aligned on the left.
-
-    Returns
-    -------
-    DataFrame, one row per position (0-based, nt)
-        Columns ``A, C, G, T, N`` (fractions among sequences long enough to reach that
-        position) and ``n`` (how many sequences reach it).
-    """
-    codes = _padded_codes(seqs, max_length)
-    counts = np.stack([(codes == c).sum(axis=0) for c in range(5)], axis=1).astype(float)
-    n = counts.sum(axis=1)
-    frac = counts / np.maximum(n, 1)[:, None]
-    out = pd.DataFrame(frac, columns=list("ACGTN"))
-    out["n"] = n.astype(int)
-    out.index.name = "position"
-    return out
 
 
 # -- the target ------------------------------------------------------------------------------
@@ -293,7 +240,7 @@ def _fits(kmer: str, consensus_pattern: re.Pattern) -> bool:
 def explore(df: pd.DataFrame, info: dict, *, kmer_sizes=(4, 5, 6), canonical: bool = True,
             min_count: int = 10, test: str = "welch", near_max_mismatches: int | None = None,
             relative_k: int = 20, relative_max_fraction: float = 0.05) -> dict:
-    """Compute every explore figure for a run's table (``read_run``'s output).
+    """Compute every explore figure for 01_load's table and ``load.json`` (``info``).
 
     Returns
     -------
@@ -357,13 +304,3 @@ def explore(df: pd.DataFrame, info: dict, *, kmer_sizes=(4, 5, 6), canonical: bo
             "modelled": modelled, "duplicates": dups, "near_groups": near_groups,
             "relative_groups": rel_groups,
             "associations": assoc}
-
-
-def write_outputs(run_dir: str | os.PathLike, results: dict) -> dict:
-    """Write ``explore.json`` and ``kmer_associations.csv``; returns their paths."""
-    js = runfolder.write_json(runfolder.run_path(run_dir, runfolder.EXPLORE_INFO),
-                              results["summary"])
-    cols = ["kmer", "k", "n_with", "effect", "p", "q", "target"]
-    csv = runfolder.run_path(run_dir, runfolder.KMER_ASSOC)
-    results["associations"].reindex(columns=cols).to_csv(csv, index=False)
-    return {"explore": js, "kmer_associations": csv}

@@ -1,16 +1,13 @@
 """Read, check and join a FASTA and an expression table (or one table holding both).
 
 Stage 01_load. ``load`` runs every check of ``seqexpr._checks`` and returns the joined frame,
-the dropped records with their reasons, and a summary; ``write_outputs`` writes them to the
-run folder (``sequences.parquet``, ``load.json``, ``dropped.csv``; see docs/run_folder.md).
+the dropped records with their reasons, and a summary; ``seqexpr.stages.load`` writes them to
+the run folder (``sequences.parquet``, ``load.json``, ``dropped.csv``; see docs/run_folder.md).
 Nothing is lost silently: each record not carried forward is a row of ``dropped.csv``.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -19,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqexpr import runfolder
 from seqexpr._checks import (
     DEFAULT_POLICY, DROPPED_COLUMNS, IUPAC_DNA, LINE, InputError, check_alphabet,
     check_duplicates, check_empty, check_targets, decide, empty_dropped, resolve_policy,
@@ -27,7 +23,7 @@ from seqexpr._checks import (
 from seqexpr._readers import normalize, read_fasta, read_table
 
 __all__ = ["DEFAULT_POLICY", "IUPAC_DNA", "InputError", "LoadResult", "read_fasta",
-           "read_table", "load", "write_outputs", "demo_if_missing", "counts_table",
+           "read_table", "load", "counts_table",
            "plot_counts"]
 
 # -- load ----------------------------------------------------------------------------------
@@ -263,57 +259,6 @@ def _length_policy(length: np.ndarray) -> tuple[str, str]:
                 f"every sequence to the longest ({hi} nt) and masks the padding; consider "
                 f"length={p95} there (the 95th percentile) to trim the few long ones")
     return "pad", note
-
-
-# -- outputs -------------------------------------------------------------------------------
-def write_outputs(run_dir: str | os.PathLike, result: LoadResult, *,
-                  ground_truth: str | os.PathLike | None = None) -> dict[str, Path]:
-    """Write ``sequences.parquet``, ``load.json`` and ``dropped.csv`` to ``run_dir``.
-
-    ``ground_truth`` (the demo's ``ground_truth.json``) is copied with its sites file (named by
-    its ``sites_file`` key, next to it) when given; it must describe these sequences.
-    Returns the written paths by file name.
-    """
-    run = Path(run_dir)
-    run.mkdir(parents=True, exist_ok=True)
-    out = {}
-    out[runfolder.SEQUENCES] = run / runfolder.SEQUENCES
-    result.frame.to_parquet(out[runfolder.SEQUENCES], index=False)
-    out[runfolder.DROPPED] = run / runfolder.DROPPED
-    result.dropped.to_csv(out[runfolder.DROPPED], index=False)
-    info = dict(result.info, ground_truth=False)
-    if ground_truth is not None:
-        gt = Path(ground_truth)
-        if not gt.is_file():
-            raise FileNotFoundError(f"ground truth not found: {gt.resolve()}; pass "
-                                    "ground_truth=None for data that is not the demo.")
-        sites = gt.parent / json.loads(gt.read_text()).get("sites_file",
-                                                           "ground_truth_sites.csv")
-        if sites.is_file():
-            site_ids = pd.read_csv(sites, usecols=["id"], dtype={"id": "str"})["id"]
-            if len(site_ids) and not site_ids.isin(set(result.frame["id"])).any():
-                raise ValueError(f"{gt.name} describes other sequences (no id of {sites.name} "
-                                 "was loaded); pass ground_truth=None for data that is not "
-                                 "the demo.")
-            out[sites.name] = Path(shutil.copyfile(sites, run / sites.name))
-        out[runfolder.GROUND_TRUTH] = Path(shutil.copyfile(gt, run / runfolder.GROUND_TRUTH))
-        info["ground_truth"] = True
-    out[runfolder.LOAD_INFO] = runfolder.write_json(run / runfolder.LOAD_INFO, info)
-    return out
-
-
-def demo_if_missing(fasta, expression=None, *, seed: int = 0, n: int | None = None,
-                    length: int = 200) -> dict | None:
-    """Write the demo dataset when ``fasta`` is the demo's path (``data/demo/demo.fa``) and it
-    or ``expression`` is missing; returns ``write_demo``'s paths, or None if nothing was done."""
-    demo_dir = runfolder.project_root() / "data" / "demo"
-    if fasta is None or Path(fasta).resolve() != (demo_dir / "demo.fa").resolve():
-        return None
-    if Path(fasta).exists() and (expression is None or Path(expression).exists()):
-        return None
-    from seqexpr.demo import write_demo  # written by another stage; import only when needed
-
-    return write_demo(demo_dir, n=n, length=length, seed=seed)
 
 
 # -- report --------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ import scipy.sparse as sp
 
 from seqexpr.encode import BASE_CODE
 
-__all__ = ["kmer_counts", "kmer_features", "kmer_names", "window_codes", "MAX_K"]
+__all__ = ["kmer_counts", "kmer_features", "kmer_names", "window_codes", "flat_codes",
+           "padded_codes", "MAX_K"]
 
 MAX_K = 12  # 4**12 = 16.8 M columns; beyond that a dense column space stops making sense
 _INVALID = np.uint8(4)  # encode.BASE_CODE's code for anything that is not A/C/G/T(U)
@@ -38,7 +39,7 @@ def _check(k: int, gap: int, max_k: int = MAX_K) -> None:
         raise ValueError(f"k={k}, gap={gap}: a gapped k-mer needs k >= 2 (bases on both sides).")
 
 
-def _encode_flat(seqs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def flat_codes(seqs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Join ``seqs`` with one invalid separator each: codes (M,) uint8 and starts (n + 1,)."""
     if isinstance(seqs, str):
         raise TypeError("seqs must be a list of sequences, not one string; wrap it: [seq].")
@@ -50,9 +51,9 @@ def _encode_flat(seqs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return BASE_CODE[raw], starts
 
 
-def _padded_codes(seqs, max_length=None) -> np.ndarray:
+def padded_codes(seqs, max_length=None) -> np.ndarray:
     """(n, L) uint8 codes 0-3 = ACGT, 4 = N/other, 5 = past the sequence's end (left-aligned)."""
-    codes, starts = _encode_flat(seqs)
+    codes, starts = flat_codes(seqs)
     lengths = np.diff(starts) - 1
     width = int(lengths.max()) if len(lengths) else 0
     width = min(width, max_length) if max_length else width
@@ -90,7 +91,7 @@ def window_codes(seqs: Sequence[str], k: int, *, gap: int = 0, canonical: bool =
         Start of the window within its sequence (0-based, nt).
     """
     _check(k, gap, max_k=31)
-    codes, starts = _encode_flat(seqs)
+    codes, starts = flat_codes(seqs)
     offs = _offsets(k, gap)
     span = int(offs[-1]) + 1
     n_win = codes.size - span + 1

@@ -12,12 +12,12 @@ import argparse
 import shutil
 from pathlib import Path
 
-from seqexpr import pipeline
+from seqexpr.stages import params as stage_params
 
-SMALL_DEMO = {"n": 600, "length": 200, "seed": 0}
+SMALL_DEMO_N = 600  # sequences of the small demo the notebooks are tested on
 
 
-def prepare(out: str | Path, *, n: int = SMALL_DEMO["n"], seed: int = 0) -> list[Path]:
+def prepare(out: str | Path, *, n: int = SMALL_DEMO_N, seed: int = 0) -> list[Path]:
     """Write the small demo and parameterized notebook copies into ``out``; return the copies."""
     import nbformat
     from papermill.iorw import load_notebook_node
@@ -29,25 +29,21 @@ def prepare(out: str | Path, *, n: int = SMALL_DEMO["n"], seed: int = 0) -> list
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    paths = demo.write_demo(out / "data", n=n, length=SMALL_DEMO["length"], seed=seed)
+    paths = demo.write_demo(out / "data", n=n, seed=seed)
     params = {
-        **pipeline.PRESETS["quick"],
+        **stage_params.PRESETS["quick"],
+        **stage_params.run_parameters(fasta=paths["fasta"], expression=paths["expression"],
+                                      ground_truth=paths["ground_truth"], target="expression",
+                                      id_column="id", seed=seed),
         "run_dir": str(out / "run"),
-        "fasta": str(Path(paths["fasta"]).resolve()),
-        "expression": str(Path(paths["expression"]).resolve()),
-        "ground_truth": str(Path(paths["ground_truth"]).resolve()),
-        "target": "expression",
-        "id_column": "id",
-        "seed": seed,
-        "demo_if_missing": False,
     }
     written = []
-    for name in pipeline.NOTEBOOKS:
-        src = pipeline.notebooks_dir() / f"{name}.ipynb"
+    for name in stage_params.NOTEBOOKS:
+        src = stage_params.notebooks_dir() / f"{name}.ipynb"
         if not src.exists():
             continue
         nb = load_notebook_node(str(src))  # papermill's reader gives every cell its tags
-        nb = parameterize_notebook(nb, pipeline.parameters_for(src, params))
+        nb = parameterize_notebook(nb, stage_params.for_notebook(name, params))
         dst = out / f"{name}.ipynb"
         nbformat.write(nb, str(dst))
         written.append(dst)
@@ -57,7 +53,7 @@ def prepare(out: str | Path, *, n: int = SMALL_DEMO["n"], seed: int = 0) -> list
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("out", help="folder for the small demo and the notebook copies")
-    ap.add_argument("--n", type=int, default=SMALL_DEMO["n"], help="demo size")
+    ap.add_argument("--n", type=int, default=SMALL_DEMO_N, help="demo size")
     args = ap.parse_args(argv)
     written = prepare(args.out, n=args.n)
     print(f"nbval: {len(written)} notebooks prepared in {Path(args.out).resolve()} "

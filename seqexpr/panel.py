@@ -226,7 +226,7 @@ def fit_deep(ds, *, model=None, params=None, recipe=None, seeds=(0, 1), verbose=
     """Train one deep model per seed with the 04_model recipe; returns ``{pred, per_seed,
     seconds, epochs}`` where ``pred`` (n,) is the seed ensemble (mean) over every row.
     ``model`` defaults to ``models.DEFAULT`` and ``seeds`` to 04_model's two."""
-    from seqexpr import models, train
+    from seqexpr import models, predict, train
     from seqexpr._backend import set_seed
 
     model = model or models.DEFAULT
@@ -240,7 +240,7 @@ def fit_deep(ds, *, model=None, params=None, recipe=None, seeds=(0, 1), verbose=
         m = models.build(model, ds.onehot.shape[1], 1, **(params or {}))
         hist = train.fit(m, ds.onehot, ds.y, ds.idx["train"], ds.idx["valid"], seed=s,
                          mask=ds.mask, verbose=verbose, **recipe)
-        per_seed.append(train.predict(m, ds.onehot, mask=ds.mask,
+        per_seed.append(predict.predict(m, ds.onehot, mask=ds.mask,
                                       rc_average=recipe["rc_augment"])[:, 0])
         epochs.append(len(hist))
     return dict(pred=np.mean(per_seed, axis=0), per_seed=per_seed, epochs=epochs,

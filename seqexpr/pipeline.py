@@ -1,8 +1,8 @@
 """Run the numbered notebooks in order with papermill and turn each into an HTML report.
 
-Each notebook declares its own parameters (a cell tagged ``parameters``); the pipeline passes
-each one only the parameters it declares, so one flat dictionary (``run_dir``, ``seed``,
-``fasta``, ``epochs``, ...) serves the whole run.
+Each notebook declares its own parameters (a cell tagged ``parameters``, read by
+``seqexpr.stages.params``); the pipeline passes each one only the parameters it declares, so one
+flat dictionary (``run_dir``, ``seed``, ``fasta``, ``epochs``, ...) serves the whole run.
 """
 
 from __future__ import annotations
@@ -14,47 +14,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from seqexpr import runfolder
-
-NOTEBOOKS = ("01_load", "02_explore", "03_encode", "04_model", "05_evaluate", "06_patterns")
-
-# Parameter sets that trade accuracy for speed. "quick" is for tests and smoke runs on a
-# small demo (a few hundred sequences): every notebook finishes in well under a minute.
-PRESETS: dict[str, dict[str, Any]] = {
-    "default": {},
-    "quick": {
-        # 02_explore
-        "kmer_sizes": [4, 5],
-        "top_kmers": 15,
-        "max_points": 5000,
-        # 04_model
-        "n_seeds": 2,
-        "deep_models": ["se_cnn"],
-        "epochs": 4,
-        "batch_size": 64,
-        "filters": 16,
-        "patience": 2,
-        "ema": 0.9,
-        "min_steps": 0,
-        "baselines": ["ridge_kmer", "gbm_kmer"],
-        "kmer_ks": [1, 2, 3, 4],
-        "gbm_features": 200,
-        "verbose": 0,
-        # 05_evaluate
-        "n_bootstrap": 200,
-        # 06_patterns
-        "n_sequences": 100,
-        "n_check": 20,
-        "ig_steps": 4,
-        "ig_background": 2,
-        "n_background": 30,
-        "profile_step": 20,
-        "n_logos": 2,
-        "max_motifs": 5,
-        "top_motifs": 5,
-        "min_seqlets": 10,
-        "n_pairs": 1,
-    },
-}
+from seqexpr.stages import params as stage_params
+from seqexpr.stages.params import NOTEBOOKS, PRESETS
 
 
 class PipelineError(RuntimeError):
@@ -68,24 +29,6 @@ class StageResult:
     html: Path
     seconds: float
     status: str
-
-
-def notebooks_dir() -> Path:
-    return runfolder.project_root() / "notebooks"
-
-
-def declared_parameters(notebook: str | Path) -> dict[str, Any]:
-    """The parameters a notebook declares, with their default values (papermill's reading)."""
-    import papermill
-
-    info = papermill.inspect_notebook(str(notebook))
-    return {name: spec.get("default") for name, spec in info.items()}
-
-
-def parameters_for(notebook: str | Path, parameters: dict[str, Any]) -> dict[str, Any]:
-    """The subset of ``parameters`` that ``notebook`` declares."""
-    declared = declared_parameters(notebook)
-    return {k: v for k, v in parameters.items() if k in declared}
 
 
 def run(
@@ -127,7 +70,7 @@ def run(
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    source_dir = Path(source_dir) if source_dir else notebooks_dir()
+    source_dir = Path(source_dir) if source_dir else stage_params.notebooks_dir()
     names = list(notebooks)
     missing = [n for n in names if not (source_dir / f"{n}.ipynb").exists()]
     if missing:
@@ -151,7 +94,7 @@ def run(
         src = source_dir / f"{name}.ipynb"
         dst = out / f"{name}.ipynb"
         html = out / f"{name}.html"
-        params = parameters_for(src, merged)
+        params = stage_params.for_notebook(name, merged, source_dir)
         if progress:
             print(f"[{i}/{len(names)}] {name}: running …", flush=True)
         t0 = time.time()

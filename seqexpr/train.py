@@ -19,157 +19,10 @@ import numpy as np
 import pandas as pd
 
 from seqexpr._backend import BACKEND, keras, set_seed
-from seqexpr.encode import reverse_complement
+from seqexpr.batches import OneHotBatches, plain_batches, tf_batches
+from seqexpr.encode import to_float
 
 HISTORY_COLUMNS = ["epoch", "loss", "val_loss", "lr"]
-
-
-def _to_float(onehot, mask, unknown):
-    """uint8 one-hot batch -> float32, filling unknown bases (all-zero real positions)."""
-    try:
-        from seqexpr.encode import to_float
-    except ImportError:  # encode.py not there yet: plain cast (unknown=0.0 only)
-        if unknown:
-            raise
-        return np.asarray(onehot, dtype=np.float32)
-    return to_float(onehot, mask, unknown=unknown)
-
-
-def shift_batch(x, shifts):
-    """Shift each sequence of a float batch ``(b, L, 4)`` by ``shifts[i]`` nt (positive moves
-    it right), filling the vacated positions with zeros (unknown base). Vectorized."""
-    shifts = np.asarray(shifts, dtype=np.int64)
-    if not shifts.any():
-        return x
-    s = int(np.abs(shifts).max())
-    b, length = x.shape[:2]
-    padded = np.zeros((b, length + 2 * s, x.shape[2]), x.dtype)
-    padded[:, s:s + length] = x
-    cols = np.arange(length)[None, :] + (s - shifts)[:, None]
-    return padded[np.arange(b)[:, None], cols]
-
-
-class OneHotBatches(keras.utils.PyDataset):
-    """Batches of ``(x float32 (b, L, 4), y float32 (b, T))`` drawn from uint8 arrays.
-
-    Rows are cast and augmented a chunk of batches at a time (vectorized, one gather per
-    chunk), so the per-batch work is a slice: this keeps the two cores on the model.
-
-    Parameters
-    ----------
-    onehot : (n, L, 4) uint8 array (may be memory-mapped)
-    targets : (n, T) float32 array, or None for prediction
-    idx : (m,) int array of the rows to use
-    batch_size : int
-    mask : (n, L) uint8 array, optional (needed for ``unknown != 0``)
-    shuffle, rc_augment : bool
-        Reshuffle each epoch; flip a random half of the sequences to the reverse complement.
-    shift : int
-        Move each sequence by a random 0..``shift`` nt left or right (zero fill), so motifs
-        are learnt wherever they sit; 0 for none.
-    unknown : float
-        Value for unknown bases at cast time (0.0 or 0.25).
-    seed : int
-        Shuffling and augmentation depend only on ``(seed, epoch, chunk)``, so a resumed run
-        sees the same batches as an uninterrupted one, and two runs the same batches.
-    chunk_batches : int
-        Batches prepared together.
-    """
-
-    def __init__(self, onehot, targets, idx, *, batch_size=128, mask=None, shuffle=False,
-                 rc_augment=False, shift=0, unknown=0.0, seed=0, epoch=0, chunk_batches=64):
-        super().__init__()
-        self.onehot, self.targets, self.mask = onehot, targets, mask
-        self.idx = np.asarray(idx, dtype=np.int64)
-        self.batch_size, self.shuffle, self.rc_augment = int(batch_size), shuffle, rc_augment
-        self.shift, self.unknown, self.seed = int(shift), unknown, int(seed)
-        self.chunk_batches = max(1, int(chunk_batches))
-        self.set_epoch(epoch)
-
-    def set_epoch(self, epoch):
-        self.epoch = int(epoch)
-        rng = np.random.default_rng([self.seed, self.epoch])
-        self.order = rng.permutation(self.idx) if self.shuffle else self.idx
-        self._chunk = (None, None, None)
-
-    def __len__(self):
-        return math.ceil(len(self.idx) / self.batch_size)
-
-    def _prepare(self, c):
-        size = self.batch_size * self.chunk_batches
-        rows = self.order[c * size:(c + 1) * size]
-        order = np.argsort(rows, kind="stable")  # gather in file order (mmap-friendly)
-        back = np.empty_like(order)
-        back[order] = np.arange(len(order))
-        srt = rows[order]
-        mask = None if self.mask is None else np.asarray(self.mask[srt])[back]
-        x = _to_float(np.asarray(self.onehot[srt])[back], mask, self.unknown)
-        rng = np.random.default_rng([self.seed, self.epoch, c])
-        if self.rc_augment:
-            flip = rng.random(len(rows)) < 0.5
-            x[flip] = reverse_complement(x[flip])
-        if self.shift:
-            x = shift_batch(x, rng.integers(-self.shift, self.shift + 1, len(rows)))
-        y = None if self.targets is None else np.asarray(self.targets[rows], dtype=np.float32)
-        self._chunk = (c, x, y)
-
-    def __getitem__(self, i):
-        c, j = divmod(i, self.chunk_batches)
-        if self._chunk[0] != c:
-            self._prepare(c)
-        sl = slice(j * self.batch_size, (j + 1) * self.batch_size)
-        x, y = self._chunk[1][sl], self._chunk[2]
-        return (x,) if y is None else (x, y[sl])
-
-    def on_epoch_end(self):
-        self.set_epoch(self.epoch + 1)
-
-
-def _tf_batches(onehot, targets, idx, *, batch_size, seed, first_epoch, epochs, rc_augment,
-                shift, unknown, mask):
-    """The training batches of epochs ``first_epoch..epochs-1`` as one ``tf.data`` pipeline.
-
-    Same batches as :class:`OneHotBatches` would draw in order (the row order of epoch ``e``
-    is ``default_rng([seed, e]).permutation(idx)``), but cast and augmented by TensorFlow ops
-    inside the input pipeline, so no Python runs per batch and both cores stay on the model.
-    Augmentation draws are stateless, keyed by ``(seed, global batch number)``: two runs, or
-    a resumed one, see the same batches.
-    """
-    import tensorflow as tf
-
-    idx = np.asarray(idx, dtype=np.int64)
-    rows = np.sort(idx)
-    x_all = tf.constant(np.asarray(onehot[rows]))  # (m, L, 4) uint8, gathered once
-    y_all = tf.constant(np.asarray(targets[rows], dtype=np.float32))
-    m_all = tf.constant(np.asarray(mask[rows])) if (unknown and mask is not None) else None
-    steps = math.ceil(len(idx) / batch_size)
-    pos = np.stack([np.searchsorted(rows, np.random.default_rng([seed, e]).permutation(idx))
-                    for e in range(first_epoch, epochs)]).astype(np.int32)
-    length = int(onehot.shape[1])
-
-    def make(k, p):
-        x = tf.cast(tf.gather(x_all, p), tf.float32)
-        if unknown:
-            empty = tf.equal(tf.reduce_sum(x, -1), 0.0)
-            if m_all is not None:
-                empty = tf.logical_and(empty, tf.gather(m_all, p) > 0)
-            x = tf.where(empty[..., None], tf.constant(unknown, tf.float32), x)
-        key = tf.stack([tf.constant(seed, tf.int64), k + first_epoch * steps])
-        if rc_augment:
-            flip = tf.random.stateless_uniform(tf.shape(p), key) < 0.5
-            x = tf.where(flip[:, None, None], tf.reverse(x, [1, 2]), x)
-        if shift:
-            d = tf.random.stateless_uniform(tf.shape(p), key + [0, 1 << 40], -shift,
-                                            shift + 1, dtype=tf.int32)
-            padded = tf.pad(x, [[0, 0], [shift, shift], [0, 0]])
-            cols = tf.range(length)[None, :] + (shift - d)[:, None]
-            x = tf.gather(padded, cols, batch_dims=1)
-        return x, tf.gather(y_all, p)
-
-    ds = tf.data.Dataset.from_tensor_slices(pos).flat_map(
-        lambda p: tf.data.Dataset.from_tensor_slices(p).batch(batch_size))
-    ds = ds.enumerate().map(make, num_parallel_calls=1, deterministic=True)
-    return ds.prefetch(2), steps
 
 
 class _Bookkeeper(keras.callbacks.Callback):
@@ -401,16 +254,16 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
                           seed=seed)
     steps = None
     if BACKEND == "tensorflow" and state["epoch"] < epochs:
-        data, steps = _tf_batches(onehot, targets, train_idx, batch_size=batch_size, seed=seed,
+        data, steps = tf_batches(onehot, targets, train_idx, batch_size=batch_size, seed=seed,
                                   first_epoch=state["epoch"], epochs=int(epochs),
                                   rc_augment=rc_augment, shift=shift, unknown=unknown, mask=mask)
     else:
         data = train
     vrows = np.asarray(valid_idx)
-    valid = (_to_float(np.asarray(onehot[vrows]), None if mask is None else
-                       np.asarray(mask[vrows]), unknown), targets[vrows])
+    valid = (to_float(np.asarray(onehot[vrows]), None if mask is None else
+                      np.asarray(mask[vrows]), unknown=unknown), targets[vrows])
     if BACKEND == "tensorflow":
-        valid = _plain_batches(valid, max(batch_size, 256))
+        valid = plain_batches(valid, max(batch_size, 256))
     keeper = _Bookkeeper(train, patience=patience, checkpoint_dir=ckpt, state=state,
                          smooth=smooth, min_epochs=min_epochs)
     callbacks = [_OneCycle(lr, epochs, len(train), warmup=warmup), *callbacks]
@@ -453,50 +306,6 @@ def _restore(model, path):
         v.assign(w)
 
 
-def predict(model, onehot, idx=None, *, mask=None, unknown=0.0, rc_average=True,
-            batch_size=256, chunk=8192):
-    """Predict ``(m, T) float32`` for rows ``idx`` (all rows when None) of a uint8 one-hot array.
-
-    With ``rc_average`` the output is the mean over both strands. Rows are cast to float32
-    ``chunk`` at a time, so memory stays bounded for memory-mapped input.
-    """
-    idx = np.arange(len(onehot)) if idx is None else np.asarray(idx)
-    out = []
-    for start in range(0, len(idx), chunk):
-        rows = idx[start:start + chunk]
-        m = None if mask is None else np.asarray(mask[rows])
-        x = _to_float(np.asarray(onehot[rows]), m, unknown)
-        out.append(predict_float(model, x, rc_average=rc_average, batch_size=batch_size))
-    if not out:
-        return np.zeros((0, model.output_shape[-1]), np.float32)
-    return np.concatenate(out)
-
-
-def predict_float(model, x, *, rc_average=True, batch_size=256):
-    """Predict ``(n, T) float32`` from a float32 one-hot ``(n, L, 4)`` array (RC-averaged)."""
-    x = np.asarray(x, dtype=np.float32)
-    y = np.asarray(_predict_array(model, x, batch_size), dtype=np.float32)
-    if rc_average:
-        y_rc = _predict_array(model, np.ascontiguousarray(reverse_complement(x)), batch_size)
-        y = (y + np.asarray(y_rc, dtype=np.float32)) / 2
-    return y
-
-
-def _predict_array(model, x, batch_size):
-    """``model.predict`` on a float array (on TensorFlow through :func:`_plain_batches`)."""
-    if BACKEND == "tensorflow" and len(x):
-        return model.predict(_plain_batches(x, batch_size), verbose=0)
-    return model.predict(x, batch_size=batch_size, verbose=0)
-
-
-def _plain_batches(arrays, batch_size):
-    """In-memory arrays as a plain ``tf.data`` pipeline of batches (Keras's own numpy adapter
-    adds a parallel map that logs a spurious C++ error line into every report)."""
-    import tensorflow as tf
-
-    return tf.data.Dataset.from_tensor_slices(arrays).batch(batch_size)
-
-
 def plot_history(history, *, title="Training curves"):
     """Loss and validation loss per epoch, one line per (model, seed); returns the Figure.
 
@@ -525,105 +334,3 @@ def plot_history(history, *, title="Training curves"):
 def clear_checkpoint(checkpoint_dir):
     """Delete a checkpoint folder (after its model was saved for good)."""
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
-
-
-# -- the 04_model stage: one deep model and seed at a time, saved in the run folder ---------
-def load_run(run_dir):
-    """What 04_model needs from a run folder, arrays memory-mapped.
-
-    Returns
-    -------
-    dict
-        ``onehot (n, L, 4) uint8``, ``mask (n, L) uint8``, ``targets (n, T) float32``,
-        ``target_names``, ``encoding``, ``ids``, ``seqs``, ``split (n,) str``,
-        ``idx`` (``{"train", "valid", "test"}`` -> int arrays), ``noise_ceiling`` (float or None).
-    """
-    from seqexpr import runfolder as rf
-
-    rf.require(run_dir, rf.ONEHOT, rf.MASK, rf.TARGETS, rf.ENCODING, rf.SPLITS, rf.SEQUENCES,
-               stage="03_encode")
-    d = Path(run_dir)
-    seqs = pd.read_parquet(d / rf.SEQUENCES, columns=["id", "sequence"])
-    splits = pd.read_csv(d / rf.SPLITS, dtype={"id": str})
-    if list(splits["id"]) != list(seqs["id"].astype(str)):
-        splits = splits.set_index("id").reindex(seqs["id"].astype(str)).reset_index()
-        if splits["split"].isna().any():
-            raise ValueError(f"{d / rf.SPLITS} lacks some ids of {rf.SEQUENCES}; rerun 03_encode")
-    split = splits["split"].to_numpy(str)
-    idx = {s: np.flatnonzero(split == s) for s in ("train", "valid", "test")}
-    for s, ix in idx.items():
-        if len(ix) == 0:
-            raise ValueError(f"{d / rf.SPLITS} has no {s!r} rows; 04_model needs train, valid "
-                             "and test sequences (rerun 03_encode with other fractions)")
-    encoding = rf.read_json(d / rf.ENCODING)
-    truth = d / rf.GROUND_TRUTH
-    ceiling = rf.read_json(truth).get("noise_ceiling_pearson") if truth.exists() else None
-    return dict(onehot=np.load(d / rf.ONEHOT, mmap_mode="r"),
-                mask=np.load(d / rf.MASK, mmap_mode="r"),
-                targets=np.load(d / rf.TARGETS).astype(np.float32), encoding=encoding,
-                target_names=list(encoding["targets"]), ids=seqs["id"].astype(str).to_numpy(),
-                seqs=seqs["sequence"].tolist(), split=split, idx=idx, noise_ceiling=ceiling)
-
-
-def train_deep(data, name, seed, *, run_dir, params=None, epochs=RECIPE["epochs"],
-               batch_size=RECIPE["batch_size"], lr=RECIPE["lr"], patience=RECIPE["patience"],
-               rc_augment=RECIPE["rc_augment"], weight_decay=RECIPE["weight_decay"],
-               warmup=RECIPE["warmup"], ema=RECIPE["ema"], shift=RECIPE["shift"],
-               smooth=RECIPE["smooth"], min_epochs=RECIPE["min_epochs"],
-               min_steps=RECIPE["min_steps"], resume=True, verbose="auto"):
-    """Build, train, save and predict one deep model with one seed.
-
-    The model is saved as ``run_dir/models/{name}@{seed}/`` (``model.keras``,
-    ``preprocessing.json``, ``history.csv``). With ``resume``, a finished folder trained on
-    the same data with the same settings is loaded instead of retrained, and an interrupted
-    one continues from its last epoch checkpoint. The training settings are those of
-    :func:`fit`.
-
-    Returns
-    -------
-    dict
-        ``column``, ``model``, ``history`` (DataFrame), ``pred`` ``(n, T) float32`` for every
-        row (RC-averaged, modelled scale), ``seconds``, ``path``, ``params``, ``seed``.
-    """
-    from seqexpr import bundle, models
-
-    params = dict(params or {})
-    column = f"{name}@{seed}"
-    out = Path(run_dir) / "models" / column
-    y, idx, enc = data["targets"], data["idx"], data["encoding"]
-    shift = resolve_shift(shift, data["onehot"].shape[1])  # the manifest records nt
-    recipe = dict(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience,
-                  rc_augment=rc_augment, weight_decay=weight_decay, warmup=warmup, ema=ema,
-                  shift=shift, smooth=smooth, min_epochs=min_epochs, min_steps=min_steps)
-    settings = dict(params, **recipe)
-    fp = bundle.fingerprint(data["onehot"], y, idx["train"])
-    prep_path = out / bundle.PREPROCESSING
-    done = prep_path.exists() and (out / "model.keras").exists() and (out / "history.csv").exists()
-    prep = json.loads(prep_path.read_text()) if done else {}
-    if resume and done and prep.get("params") == settings and prep.get("training_fingerprint") == fp:
-        model = bundle.load_bundle(out).model
-        history, seconds = pd.read_csv(out / "history.csv"), prep.get("train_seconds")
-        print(f"{column}: loaded the finished model from {out} (resume=True)")
-    else:
-        import time
-
-        set_seed(seed)  # before building: the initial weights are drawn then
-        model = models.build(name, data["onehot"].shape[1], y.shape[1], **params)
-        t0 = time.perf_counter()
-        history = fit(model, data["onehot"], y, idx["train"], idx["valid"], seed=seed,
-                      unknown=enc.get("unknown", 0.0), mask=data["mask"],
-                      checkpoint_dir=out / "checkpoint", resume=resume, verbose=verbose,
-                      **recipe)
-        seconds = round(time.perf_counter() - t0, 1)
-        history.insert(0, "model", name)
-        prep = bundle.preprocessing_record(enc, model=name, seed=seed, fingerprint=fp,
-                                           params=settings, rc_average=rc_augment)
-        prep.update(train_seconds=seconds, best_epoch=history.attrs.get("best_epoch"))
-        bundle.save_bundle(model, out, prep)
-        history.to_csv(out / "history.csv", index=False)
-        clear_checkpoint(out / "checkpoint")
-    # a model trained on one strand is scored on that strand only
-    pred = predict(model, data["onehot"], mask=data["mask"], unknown=enc.get("unknown", 0.0),
-                   rc_average=rc_augment)
-    return dict(column=column, name=name, model=model, history=history, pred=pred,
-                seconds=seconds, path=str(out), params=settings, seed=int(seed))

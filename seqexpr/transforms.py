@@ -148,6 +148,15 @@ def inverse(spec: dict, y: np.ndarray) -> np.ndarray:
     raise ValueError(f"unknown target transform {name!r} in spec {spec}")
 
 
+def has_inverse(spec: dict) -> bool:
+    """Whether model outputs on this spec's scale can be mapped back to measurements."""
+    try:
+        out = inverse(spec, np.zeros((1, len(spec.get("columns", [0])))))
+        return bool(np.isfinite(out).all())
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
 def to_dict(spec: dict) -> dict:
     """A JSON-able copy of a spec (NumPy scalars and arrays become Python numbers/lists)."""
     if isinstance(spec, dict):

@@ -1,13 +1,12 @@
-"""Saved bundles predict the same after reload and from a FASTA; 04_model outputs."""
-
-import json
+"""Saved bundles predict the same after reload and from a FASTA."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from seqexpr import baselines, bundle, models, train
+from seqexpr import bundle, models
 from seqexpr.encode import encode, to_float
+from seqexpr.predict import predict_float
 
 ENC = {"length": 100, "pad": "right", "trim": "right", "unknown": 0.0, "flank_left": "",
        "flank_right": "", "alphabet": "ACGT", "rna": False, "targets": ["expression"],
@@ -26,7 +25,7 @@ def test_bundle_reload_predicts_same_values(saved, toy):
     path, m = saved
     b = bundle.load_bundle(path)
     x = to_float(toy["onehot"][:20])
-    expected = train.predict_float(m, x)
+    expected = predict_float(m, x)
     np.testing.assert_allclose(b.predict(x), expected, rtol=1e-6)
     np.testing.assert_allclose(b.predict_sequences(toy["seqs"][:20]), expected, rtol=1e-6)
     # RC averaging is the recorded default: the reverse strand scores the same
@@ -45,7 +44,7 @@ def test_predict_fasta_writes_both_scales(saved, toy, tmp_path):
     assert list(got.columns) == ["id", "expression", "expression_modelled"]
     assert list(got["id"]) == ["r0", "r1", "r2"]
     onehot, mask = encode([s.upper() for s in seqs], length=100)
-    expected = train.predict_float(m, to_float(onehot, mask))[:, 0]
+    expected = predict_float(m, to_float(onehot, mask))[:, 0]
     np.testing.assert_allclose(got["expression_modelled"], expected, rtol=1e-5)
     np.testing.assert_allclose(got["expression"], np.exp(expected), rtol=1e-5)
     assert len(out) == 3
@@ -58,41 +57,6 @@ def test_predict_fasta_names_the_bad_record(saved, tmp_path):
     with pytest.raises(ValueError, match=r"bad.fa line 3, record 'bad'.*'X' at position 5"):
         bundle.predict_fasta(path, fa, tmp_path / "never.csv")
     assert not (tmp_path / "never.csv").exists()
-
-
-def test_model_stage_writes_the_contract(toy_run):
-    data = train.load_run(toy_run)
-    deep = [train.train_deep(data, "cnn", s, run_dir=toy_run, epochs=2, batch_size=64, min_steps=0,
-                             params=dict(filters=8, kernel_size=7, n_conv=1, dense=8),
-                             verbose=0) for s in (0, 1)]
-    base = baselines.train_baselines(data, ("ridge_kmer",), run_dir=toy_run, ks=(3, 4))
-    metrics = bundle.write_model_outputs(toy_run, data, deep, base)
-    pred = pd.read_csv(toy_run / "predictions.csv")
-    assert list(pred.columns) == ["id", "split", "target", "observed", "ridge_kmer", "cnn@0",
-                                  "cnn@1", "cnn"]
-    assert len(pred) == 600 and set(pred["split"]) == {"train", "valid", "test"}
-    assert not pred[["ridge_kmer", "cnn@0", "cnn"]].isna().any().any()
-    np.testing.assert_allclose(pred["cnn"], (pred["cnn@0"] + pred["cnn@1"]) / 2, atol=1e-5)
-    m = json.loads((toy_run / "metrics.json").read_text())
-    assert set(m["test"]["expression"]) == {"ridge_kmer", "cnn@0", "cnn@1", "cnn"}
-    assert m["test"]["expression"]["ridge_kmer"]["n"] == int((pred["split"] == "test").sum())
-    assert m["models"]["cnn@1"]["kind"] == "deep" and m["models"]["ridge_kmer"]["kind"] == "baseline"
-    assert m["best_deep_model"] in ("cnn@0", "cnn@1") and m["best_baseline"] == "ridge_kmer"
-    assert m["noise_ceiling"] is None and metrics["models"]["cnn"]["seed"] == [0, 1]
-    hist = pd.read_csv(toy_run / "history.csv")
-    assert list(hist.columns) == ["model", "seed", "epoch", "loss", "val_loss", "lr"]
-    assert len(hist) == 4
-    for name in ("cnn@0", "cnn@1", "ridge_kmer"):
-        assert (toy_run / "models" / name / "preprocessing.json").exists()
-    assert not (toy_run / "models" / "cnn@0" / "checkpoint").exists()
-    # a saved baseline folder is a bundle too
-    b = bundle.load_bundle(toy_run / "models" / "ridge_kmer")
-    np.testing.assert_allclose(b.predict_sequences(data["seqs"][:5])[:, 0],
-                               pred["ridge_kmer"][:5], rtol=1e-5)
-    # resume: finished models are loaded, not retrained
-    again = train.train_deep(data, "cnn", 0, run_dir=toy_run, epochs=2, batch_size=64, min_steps=0,
-                             params=dict(filters=8, kernel_size=7, n_conv=1, dense=8), verbose=0)
-    np.testing.assert_allclose(again["pred"], deep[0]["pred"], rtol=1e-6)
 
 
 def test_predict_command_line_matches_the_bundle(saved, toy, tmp_path):
@@ -111,18 +75,3 @@ def test_predict_command_line_matches_the_bundle(saved, toy, tmp_path):
     got = pd.read_csv(out)
     expected = bundle.load_bundle(path).predict_sequences(toy["seqs"][:5])[:, 0]
     np.testing.assert_allclose(got["expression_modelled"], expected, rtol=1e-5)
-
-
-def test_one_strand_model_is_saved_and_scored_on_one_strand(toy_run):
-    # Oriented constructs (native genes) train without RC augmentation; the bundle must then
-    # not average strands at prediction, or a promoter is averaged with a reversed terminator.
-    data = train.load_run(toy_run)
-    res = train.train_deep(data, "cnn", 0, run_dir=toy_run, epochs=1, batch_size=64, min_steps=0,
-                           params=dict(filters=8, n_conv=1, dense=8), rc_augment=False,
-                           verbose=0)
-    b = bundle.load_bundle(res["path"])
-    assert b.preprocessing["rc_average"] is False
-    x = to_float(data["onehot"][:10])
-    np.testing.assert_allclose(res["pred"][:10], train.predict_float(b.model, x, rc_average=False),
-                               rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(b.predict(x), res["pred"][:10], rtol=1e-5, atol=1e-6)

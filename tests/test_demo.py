@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqexpr import demo
+from seqexpr import composition, demo, demo_truth
 
 N, LENGTH = 600, 200
 
@@ -76,7 +76,7 @@ def test_every_site_is_in_the_fasta_where_the_table_says(written):
         window = seqs[row.id][row.start:row.start + w]
         site = window if row.strand == "+" else window.translate(comp)[::-1]
         assert site == row.sequence
-        score = demo.log_odds(m["pwm"])[np.arange(w), ["ACGT".index(b) for b in site]].sum()
+        score = demo_truth.log_odds(m["pwm"])[np.arange(w), ["ACGT".index(b) for b in site]].sum()
         assert score == pytest.approx(row.score, abs=1e-3)
         assert score >= m["threshold"] >= 0.6 * m["max_score"]  # a strong match, not noise
     assert sites["planted"].mean() > 0.8  # chance matches are a minority
@@ -87,7 +87,7 @@ def test_every_site_is_in_the_fasta_where_the_table_says(written):
 
 def test_sites_file_is_what_a_fresh_scan_finds(written):
     ids = list(written["seqs"])
-    scan = demo.scan_sites(list(written["seqs"].values()), written["truth"])
+    scan = demo_truth.scan_sites(list(written["seqs"].values()), written["truth"])
     scan["id"] = np.asarray(ids)[scan["row"]]
     cols = ["id", "motif", "start", "strand", "sequence", "active"]
     key = ["id", "start", "motif"]
@@ -98,11 +98,11 @@ def test_sites_file_is_what_a_fresh_scan_finds(written):
 def test_expression_follows_the_formula_and_ceiling(written):
     truth, table, sites = written["truth"], written["table"], written["sites"]
     seqs = [written["seqs"][i] for i in table["id"]]
-    signal = demo.true_signal(seqs, truth)
+    signal = demo_truth.true_signal(seqs, truth)
     # the same signal recomputed from the sites file and the GC of the written sequences
     rows = sites.assign(row=sites["id"].map({i: k for k, i in enumerate(table["id"])}))
     np.testing.assert_allclose(
-        demo.signal_from_sites(rows, demo.gc_fraction(seqs), truth), signal, atol=1e-9)
+        demo_truth.signal_from_sites(rows, composition.gc_content(seqs), truth), signal, atol=1e-9)
     reps = table[truth["replicates"]].to_numpy()
     np.testing.assert_allclose(reps.mean(1), table["expression"], atol=2e-6)
     resid = reps - signal[:, None]
@@ -160,10 +160,10 @@ def test_positional_motif_works_only_inside_its_window(big):
         seq = frame["sequence"].iloc[idx]
         a, b = seq[to:to + w], seq[site.start:site.start + w]
         moved = seq[:to] + b + seq[to + w:site.start] + a + seq[site.start + w:]
-        after = demo.scan_sites([moved], truth)
+        after = demo_truth.scan_sites([moved], truth)
         if len(after) != len(own) or after["active"].sum() != own["active"].sum() - 1:
             continue  # the swap made or broke another site by chance; try another sequence
-        before_y, after_y = demo.true_signal([seq, moved], truth)
+        before_y, after_y = demo_truth.true_signal([seq, moved], truth)
         assert before_y - after_y == pytest.approx(m["effect"], abs=1e-9)
         break
     else:
@@ -211,3 +211,14 @@ def test_bad_sizes_are_refused():
         demo.make_demo(n=100, length=30)
     with pytest.raises(ValueError, match="noise_ceiling"):
         demo.make_demo(n=100, noise_ceiling=1.5)
+
+
+def test_the_signal_takes_its_gc_from_composition():
+    frame, _, truth = demo.make_demo(n=300, length=120, seed=4)
+    seqs = frame["sequence"].tolist()
+    gc = composition.gc_content(seqs)
+    # pure ACGT sequences: GC among A/C/G/T bases is GC over the full length
+    full = np.array([(s.count("G") + s.count("C")) / len(s) for s in seqs])
+    np.testing.assert_array_equal(gc, full)
+    np.testing.assert_array_equal(gc, frame["gc"].to_numpy())
+    np.testing.assert_array_equal(demo_truth.true_signal(seqs, truth), frame["signal"].to_numpy())

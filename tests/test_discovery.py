@@ -56,7 +56,7 @@ def _rc_str(s):
 
 @pytest.fixture(scope="module")
 def found():
-    from seqexpr.patterns.attribution import ism
+    from seqexpr.patterns.ism import ism
 
     x = _planted()
     model = _hand_set_model(x.shape[1])

@@ -1,4 +1,4 @@
-"""Tests for seqexpr.evaluate: bootstrap intervals, paired tests, groups, metrics.json, plots."""
+"""seqexpr.evaluate and stage 05_evaluate: scores per group, metrics.json, verdicts, ceilings, plots."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
@@ -17,14 +16,13 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from seqexpr import evaluate as ev  # noqa: E402
 from seqexpr import evaluate_plots as evp  # noqa: E402
+from seqexpr.stages import evaluate as evaluate_stage  # noqa: E402
+from seqexpr.stages import params  # noqa: E402
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "05_evaluate.ipynb"
 
-
-def _bivariate(n, rho, rng):
-    x = rng.standard_normal(n)
-    y = rho * x + np.sqrt(1 - rho**2) * rng.standard_normal(n)
-    return x, y
+def _evaluate(run, n_bootstrap):
+    return evaluate_stage.run(**params.defaults("05_evaluate", run_dir=str(run),
+                                                n_bootstrap=n_bootstrap))
 
 
 def make_predictions(run: Path, y, *, noise: dict, seed: int = 0, group_good: str | None = None):
@@ -68,77 +66,13 @@ def make_predictions(run: Path, y, *, noise: dict, seed: int = 0, group_good: st
 
 
 # -- bootstrap intervals -----------------------------------------------------------------------
-def test_bootstrap_ci_covers_true_correlation_and_shrinks_with_n():
-    rng = np.random.default_rng(0)
-    rho, hits = 0.6, 0
-    for rep in range(40):
-        x, y = _bivariate(150, rho, rng)
-        res = ev.correlation_ci(y, x, n_bootstrap=300, seed=rep)
-        hits += res["pearson_lo"] <= rho <= res["pearson_hi"]
-        assert res["spearman_lo"] <= res["spearman"] <= res["spearman_hi"]
-    assert hits >= 32, f"95% interval covered the true correlation only {hits}/40 times"
-
-    widths = {}
-    for n in (100, 1600):
-        x, y = _bivariate(n, rho, rng)
-        res = ev.correlation_ci(y, x, n_bootstrap=400, seed=1)
-        widths[n] = res["pearson_hi"] - res["pearson_lo"]
-    # the width falls like 1/sqrt(n): 16x the data, about a quarter of the width
-    assert widths[1600] < 0.4 * widths[100]
-
-
-def test_bootstrap_is_seeded_and_vectorized_over_models():
-    rng = np.random.default_rng(3)
-    x, y = _bivariate(200, 0.5, rng)
-    preds = np.vstack([x, -x, x + rng.standard_normal(200)])
-    a = ev.bootstrap_correlations(y, preds, n_bootstrap=50, seed=7, max_elements=1000)
-    b = ev.bootstrap_correlations(y, preds, n_bootstrap=50, seed=7)
-    assert a["pearson"].shape == (50, 3)
-    np.testing.assert_allclose(a["pearson"], b["pearson"])  # chunking changes nothing
-    np.testing.assert_allclose(a["pearson"][:, 1], -a["pearson"][:, 0])
-    # weighted resamples give exactly what materialised resamples give, ties included
-    from scipy.stats import rankdata
-    yt, pt = np.round(y, 1), np.round(preds, 1)
-    got = ev.bootstrap_correlations(yt, pt, n_bootstrap=30, seed=4)
-    idx = ev.bootstrap_indices(200, n_bootstrap=30, seed=4)
-    np.testing.assert_allclose(got["pearson"], ev.rowwise_pearson(pt[:, idx], yt[idx]).T)
-    np.testing.assert_allclose(got["spearman"], ev.rowwise_pearson(
-        rankdata(pt[:, idx], axis=-1), rankdata(yt[idx], axis=-1)).T, atol=1e-12)
-    with pytest.raises(ValueError, match="same sequences"):
-        ev.bootstrap_correlations(y[:10], preds)
-
-
-# -- paired comparisons ------------------------------------------------------------------------
-def test_paired_bootstrap_detects_a_real_difference():
-    rng = np.random.default_rng(1)
-    y = rng.standard_normal(300)
-    good, bad = y + rng.normal(0, 0.5, 300), y + rng.normal(0, 1.5, 300)
-    res = ev.paired_bootstrap(y, good, bad, n_bootstrap=500, seed=0)
-    assert res["delta"] > 0 and res["lo"] > 0
-    assert res["p"] < 0.01
-    flipped = ev.paired_bootstrap(y, bad, good, n_bootstrap=500, seed=0)
-    assert flipped["delta"] == pytest.approx(-res["delta"]) and flipped["hi"] < 0
-
-
-def test_paired_bootstrap_does_not_separate_equally_noisy_models():
-    rng = np.random.default_rng(2)
-    ps = []
-    for rep in range(20):
-        y = rng.standard_normal(200)
-        a, b = y + rng.normal(0, 1, 200), y + rng.normal(0, 1, 200)
-        ps.append(ev.paired_bootstrap(y, a, b, n_bootstrap=300, seed=rep)["p"])
-    ps = np.array(ps)
-    assert np.mean(ps < 0.05) <= 0.2, f"false positives: {np.sort(ps)}"
-    assert np.median(ps) > 0.2
-
-
 # -- run folder --------------------------------------------------------------------------------
 NOISE = {"ridge_kmer": 0.6, "gbm_kmer": 0.8, "cnn@0": 0.2, "cnn@1": 0.25, "cnn@2": 0.3}
 
 
 def test_per_group_metrics_use_the_right_rows(toy_run, toy):
     pred = make_predictions(toy_run, toy["y"], noise=NOISE, group_good="A")
-    out = ev.evaluate_run(toy_run, n_bootstrap=100, progress=False)
+    out = _evaluate(toy_run, 100)
     table = pd.read_csv(toy_run / "evaluation.csv")
     assert list(table.columns) == ev.EVAL_COLUMNS
     seqs = pd.read_parquet(toy_run / "sequences.parquet").set_index("id")
@@ -167,7 +101,7 @@ def test_per_group_metrics_use_the_right_rows(toy_run, toy):
 def test_metrics_json_keeps_04_keys_and_gains_evaluation(toy_run, toy):
     make_predictions(toy_run, toy["y"], noise=NOISE)
     before = json.loads((toy_run / "metrics.json").read_text())
-    out = ev.evaluate_run(toy_run, n_bootstrap=100, progress=False)
+    out = _evaluate(toy_run, 100)
     after = json.loads((toy_run / "metrics.json").read_text())
     for key, value in before.items():
         assert after[key] == value
@@ -181,7 +115,7 @@ def test_metrics_json_keeps_04_keys_and_gains_evaluation(toy_run, toy):
     assert spread["min"] <= spread["mean"] <= spread["max"]
     assert t["ceiling"] == 0.95 and t["ceiling_source"] == "04_model"
     # running twice replaces the evaluation, keeps the rest
-    ev.evaluate_run(toy_run, n_bootstrap=50, progress=False)
+    _evaluate(toy_run, 50)
     again = json.loads((toy_run / "metrics.json").read_text())
     assert again["evaluation"]["n_bootstrap"] == 50 and again["models"] == before["models"]
     assert set(out["frame"].columns) >= {"gc", "has_relative_in_train", "library"}
@@ -194,7 +128,7 @@ def test_metrics_json_keeps_04_keys_and_gains_evaluation(toy_run, toy):
 ])
 def test_verdict_names_the_winner(toy_run, toy, noise, expected):
     make_predictions(toy_run, toy["y"], noise=noise, seed=5)
-    out = ev.evaluate_run(toy_run, n_bootstrap=300, progress=False)
+    out = _evaluate(toy_run, 300)
     text = out["verdicts"]["expression"]
     comp = out["evaluation"]["targets"]["expression"]["comparisons"][0]
     if expected is None:
@@ -208,7 +142,7 @@ def test_verdict_names_the_winner(toy_run, toy, noise, expected):
 def test_ground_truth_and_replicates_give_the_ceiling(toy_run, toy):
     make_predictions(toy_run, toy["y"], noise=NOISE)
     (toy_run / "ground_truth.json").write_text(json.dumps({"noise_ceiling_pearson": 0.9}))
-    out = ev.evaluate_run(toy_run, n_bootstrap=50, progress=False)
+    out = _evaluate(toy_run, 50)
     assert out["evaluation"]["targets"]["expression"]["ceiling"] == 0.9
     rng = np.random.default_rng(0)
     truth = rng.standard_normal(5000)
@@ -259,26 +193,6 @@ def test_plots_return_figures_on_small_and_large_inputs(n):
     title = figs[2].axes[0].get_title()
     assert "no test sequence with a close relative" in title
     plt.close("all")
-
-
-def test_notebook_has_parameters_and_no_outputs():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert "parameters" in code[0].metadata.get("tags", [])
-    for name in ("run_dir", "seed", "n_bootstrap", "ci", "max_points"):
-        assert f"{name} =" in code[0].source
-    assert all(not c.outputs and c.execution_count is None for c in code)
-
-
-def test_regression_metrics_one_definition():
-    from seqexpr.bootstrap import regression_metrics
-
-    y = np.array([1.0, 2.0, 3.0, 4.0, np.nan])
-    m = regression_metrics(y, np.array([1.0, 2.0, 3.0, 5.0, 1.0]))
-    assert m["n"] == 4 and m["spearman"] == pytest.approx(1.0)
-    assert 0.9 < m["pearson"] < 1 and m["rmse"] == pytest.approx(0.5)
-    assert m["r2"] == pytest.approx(1 - 1 / 5)  # SSres 1, SStot 5: can go negative, never clipped
-    assert np.isnan(regression_metrics(y, np.ones(5))["pearson"])
 
 
 def test_score_models_keeps_bootstrap_points_and_adds_r2_rmse():

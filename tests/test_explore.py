@@ -10,6 +10,7 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from seqexpr import composition  # noqa: E402
 from seqexpr import explore as ex  # noqa: E402
 from seqexpr import plots_explore as pe  # noqa: E402
 from seqexpr.duplicates import exact_duplicates, near_duplicates, relatives  # noqa: E402
@@ -116,12 +117,12 @@ def test_replicate_agreement():
 
 def test_composition_gc_and_n():
     seqs = ["ACGTAC", "GGGG", "AANN"]
-    comp = ex.base_composition(seqs)
+    comp = composition.base_composition(seqs)
     assert comp["n"].tolist() == [3, 3, 3, 3, 1, 1]
     assert comp.loc[0, ["A", "G"]].tolist() == pytest.approx([2 / 3, 1 / 3])
     assert comp.loc[2, "N"] == pytest.approx(1 / 3)
-    assert ex.gc_content(seqs) == pytest.approx([0.5, 1.0, 0.0])
-    assert ex.n_content(seqs) == pytest.approx([0, 0, 0.5])
+    assert composition.gc_content(seqs) == pytest.approx([0.5, 1.0, 0.0])
+    assert composition.n_content(seqs) == pytest.approx([0, 0, 0.5])
     assert ex.common_flanks(["TTTTTTACG", "TTTTTTGGC"]) == {"prefix": "TTTTTT", "suffix": ""}
 
 
@@ -135,37 +136,15 @@ def test_planted_motif_hits():
     assert hits.loc[1, "kmer"] == "" and not hits.loc[1, "in_top"]
 
 
-def test_explore_writes_run_folder(toy_run):
-    df, info = ex.read_run(toy_run)
-    res = ex.explore(df, info, kmer_sizes=(4, 5))
-    paths = ex.write_outputs(toy_run, res)
-    summary = json.loads(paths["explore"].read_text())
-    assert summary["n"] == 600
-    assert summary["suggested_transform"]["expression"]["name"] == "none"
-    assert set(summary["duplicates"]) >= {"exact", "near"}
-    assert summary["replicate_agreement"] is None
-    csv = pd.read_csv(paths["kmer_associations"])
-    assert list(csv.columns)[:6] == ["kmer", "k", "n_with", "effect", "p", "q"]
-    assert csv["q"].between(0, 1).all() and set(csv["k"]) == {4, 5}
-
-
-def test_read_run_names_missing_columns(toy_run):
-    info = json.loads((toy_run / "load.json").read_text())
-    info["replicates"] = ["rep1"]
-    (toy_run / "load.json").write_text(json.dumps(info))
-    with pytest.raises(KeyError, match="rep1"):
-        ex.read_run(toy_run)
-
-
 def test_plots_return_figures(toy_module, assoc):
     seqs, y = toy_module["seqs"], toy_module["y"]
     df = pd.DataFrame({"a": y, "b": y + 0.1, "c": y * 2})
     figs = [pe.plot_lengths([len(s) for s in seqs]),
-            pe.plot_base_composition(ex.base_composition(seqs)),
-            pe.plot_gc_vs_target(ex.gc_content(seqs), y, max_points=200),
+            pe.plot_base_composition(composition.base_composition(seqs)),
+            pe.plot_gc_vs_target(composition.gc_content(seqs), y, max_points=200),
             pe.plot_target_distribution(np.exp(y), y, transform="log"),
             pe.plot_replicates(df, ["a", "b", "c"], max_points=100),
-            pe.plot_n_content(ex.n_content(seqs)),
+            pe.plot_n_content(composition.n_content(seqs)),
             pe.plot_volcano(assoc, highlight=["GACTCA"])]
     for f in figs:
         assert isinstance(f, plt.Figure) and f.axes[0].get_title()

@@ -11,6 +11,7 @@ import pytest
 
 from seqexpr import io
 from seqexpr.io import InputError
+from seqexpr.stages import load as load_stage
 
 A = "ACGTACGTAC"  # 10 nt
 B = "GGGCCCAAAT"
@@ -336,7 +337,7 @@ def test_write_outputs_follow_the_contract(tmp_path, pair):
     pd.DataFrame({"id": ["s1"], "motif": ["AP1"], "start": [3], "strand": ["+"]}).to_csv(
         gt_dir / "ground_truth_sites.csv", index=False)
     run = tmp_path / "run"
-    io.write_outputs(run, res, ground_truth=gt_dir / "ground_truth.json")
+    load_stage.write_outputs(run, res, ground_truth=gt_dir / "ground_truth.json")
     seqs = pd.read_parquet(run / "sequences.parquet")
     assert seqs.columns.tolist() == ["id", "sequence", "length", "expression"]
     info = json.loads((run / "load.json").read_text())
@@ -350,7 +351,7 @@ def test_write_outputs_follow_the_contract(tmp_path, pair):
     other = write_fasta(tmp_path / "o.fa", [("x", [A])])
     res2 = io.load(fasta=other, expression=write_table(tmp_path / "o.csv", ["x,1"]))
     with pytest.raises(ValueError, match="ground_truth=None"):
-        io.write_outputs(tmp_path / "run2", res2, ground_truth=gt_dir / "ground_truth.json")
+        load_stage.write_outputs(tmp_path / "run2", res2, ground_truth=gt_dir / "ground_truth.json")
 
 
 def test_counts_table_and_plot(pair):
@@ -373,5 +374,5 @@ def test_parquet_errors_count_rows(tmp_path, pair):
 
 def test_demo_if_missing_leaves_other_inputs_alone(pair):
     fa, tab = pair
-    assert io.demo_if_missing(fa, tab) is None
-    assert io.demo_if_missing(None) is None
+    assert load_stage.write_demo_if_missing(fa, tab) is None
+    assert load_stage.write_demo_if_missing(None) is None

@@ -5,7 +5,7 @@ import pytest
 
 from seqexpr import models
 from seqexpr._backend import keras
-from seqexpr.train import predict_float
+from seqexpr.predict import predict_float
 
 TINY = {"cnn": dict(filters=8, kernel_size=7, n_conv=2, dense=8),
         "resnet": dict(filters=8, kernel_size=7, n_blocks=2, dense=8),

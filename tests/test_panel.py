@@ -4,7 +4,7 @@ row says honestly who won."""
 import numpy as np
 import pytest
 
-from seqexpr import demo, panel
+from seqexpr import demo, demo_truth, panel
 
 
 def test_synthetic_sets_differ_from_the_demo_on_purpose():
@@ -24,7 +24,7 @@ def test_synthetic_sets_differ_from_the_demo_on_purpose():
 def test_spacing_rule_counts_only_close_pairs():
     sites = panel.pd.DataFrame({"row": [0, 0, 1, 1, 2], "motif": ["A", "B", "A", "B", "A"],
                                 "start": [10, 30, 10, 90, 5], "active": True})
-    close = demo._pairs_within(sites, "A", "B", 25, 3)
+    close = demo_truth.pairs_within(sites, "A", "B", 25, 3)
     assert close.tolist() == [True, False, False]
 
 
@@ -34,7 +34,7 @@ def test_make_demo_takes_another_grammar():
         dict(a="SOX2", b="NFYA", interaction=0.5, max_spacing=20)], gc_effect=0.0)
     assert [m["name"] for m in truth["motifs"]] == ["SOX2", "NFYA"]
     assert truth["gc_effect"] == 0.0 and truth["pairs"][0]["max_spacing"] == 20
-    np.testing.assert_allclose(demo.true_signal(frame["sequence"], truth), frame["signal"])
+    np.testing.assert_allclose(demo_truth.true_signal(frame["sequence"], truth), frame["signal"])
     has_sox2 = frame["id"].isin(sites.loc[sites["motif"] == "SOX2", "id"])
     assert frame.loc[has_sox2, "signal"].mean() < frame.loc[~has_sox2, "signal"].mean()
     with pytest.raises(ValueError, match="names a motif"):

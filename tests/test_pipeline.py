@@ -97,3 +97,34 @@ def test_reports_keep_only_the_last_state_of_progress_bars(tmp_path):
     html = pipeline.write_html(tmp_path / "x.ipynb", tmp_path / "x.html").read_text()
     assert "ISM: 100%" in html and "ISM:  50%" not in html and "ok" in html
     assert pipeline.collapse_carriage_returns("a\rb\nc") == "b\nc"
+
+
+def test_cli_refuses_an_unknown_parameter_and_never_passes_the_demo_inputs(tmp_path):
+    base = ["run", "--table", "t.csv", "--target", "y", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit, match="epochz"):
+        run_parameters(build_parser().parse_args(base + ["-p", "epochz", "5"]))
+    p = run_parameters(build_parser().parse_args(base))
+    # 01's defaults name the demo files: a real run must say None, not inherit them
+    assert p["fasta"] is None and p["expression"] is None and p["ground_truth"] is None
+    assert "id_column" not in p and "seed" not in p  # not given: the notebooks' own defaults
+
+
+def test_parameters_are_read_from_the_cell_and_typos_are_refused():
+    from seqexpr.stages import params
+
+    d = params.declared("04_model")
+    assert d["seed"] == 0 and d["deep_models"] == ["se_cnn"] and d["resume"] is True
+    assert params.defaults("04_model", epochs=3)["epochs"] == 3
+    with pytest.raises(TypeError, match="epoch"):
+        params.defaults("04_model", epoch=3)
+    ns = {**d, "epochs": 7, "unrelated": 1}
+    assert params.from_namespace(ns, "04_model") == {**d, "epochs": 7}
+
+
+def test_a_parameter_shadowed_by_an_import_is_named():
+    from seqexpr import baselines
+    from seqexpr.stages import params
+
+    ns = {**params.declared("04_model"), "baselines": baselines}
+    with pytest.raises(TypeError, match="baselines"):
+        params.from_namespace(ns, "04_model")

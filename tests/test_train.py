@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqexpr import models, train
+from seqexpr import batches, models, train
+from seqexpr.predict import predict
 from seqexpr._backend import keras
 
 TINY = dict(filters=16, kernel_size=9, n_conv=1, dense=16, dropout=0.0)
@@ -38,7 +39,7 @@ def test_early_stopping_restores_best_weights(toy):
     best = int(h["val_loss"].idxmin())
     assert best < len(h) - 1
     assert h.attrs["best_epoch"] == h["epoch"].iloc[best]
-    pred = train.predict(m, x, va, rc_average=False)[:, 0]
+    pred = predict(m, x, va, rc_average=False)[:, 0]
     np.testing.assert_allclose(np.mean((pred - y[va]) ** 2), h["val_loss"].iloc[best],
                                rtol=1e-4)
 
@@ -69,7 +70,7 @@ def test_batches_stream_from_memory_mapped_uint8(toy, tmp_path):
     np.save(tmp_path / "x.npy", toy["onehot"])
     x = np.load(tmp_path / "x.npy", mmap_mode="r")
     y = toy["y"].astype(np.float32)[:, None]
-    ds = train.OneHotBatches(x, y, np.arange(100), batch_size=32, rc_augment=True, shuffle=True)
+    ds = batches.OneHotBatches(x, y, np.arange(100), batch_size=32, rc_augment=True, shuffle=True)
     xb, yb = ds[0]
     assert xb.dtype == np.float32 and xb.shape == (32, x.shape[1], 4) and yb.shape == (32, 1)
     # every row is one strand of a real sequence, and some were flipped
@@ -97,33 +98,33 @@ def test_plot_history_returns_figure():
 
 def test_shift_batch_moves_each_sequence_and_fills_with_zeros():
     x = np.eye(4, dtype=np.float32)[np.array([[0, 1, 2, 3, 0], [3, 2, 1, 0, 3]])]
-    out = train.shift_batch(x, [2, -1])
+    out = batches.shift_batch(x, [2, -1])
     np.testing.assert_array_equal(out[0, 2:], x[0, :3])  # moved right by 2
     assert not out[0, :2].any()  # zero fill (unknown base)
     np.testing.assert_array_equal(out[1, :4], x[1, 1:])  # moved left by 1
     assert not out[1, 4].any()
-    np.testing.assert_array_equal(train.shift_batch(x, [0, 0]), x)
+    np.testing.assert_array_equal(batches.shift_batch(x, [0, 0]), x)
 
 
 def test_tf_pipeline_draws_the_same_rows_as_the_python_batches(toy):
     pytest.importorskip("tensorflow")
     x, y = toy["onehot"][:100], toy["y"][:100].astype(np.float32)[:, None]
     idx = np.arange(10, 90)
-    data, steps = train._tf_batches(x, y, idx, batch_size=32, seed=3, first_epoch=1, epochs=3,
+    data, steps = batches.tf_batches(x, y, idx, batch_size=32, seed=3, first_epoch=1, epochs=3,
                                     rc_augment=True, shift=0, unknown=0.0, mask=None)
-    batches = [(b[0].numpy(), b[1].numpy()) for b in data]
-    assert steps == 3 and len(batches) == 2 * steps  # epochs 1 and 2
-    ref = train.OneHotBatches(x, y, idx, batch_size=32, shuffle=True, seed=3, epoch=1)
+    drawn = [(b[0].numpy(), b[1].numpy()) for b in data]
+    assert steps == 3 and len(drawn) == 2 * steps  # epochs 1 and 2
+    ref = batches.OneHotBatches(x, y, idx, batch_size=32, shuffle=True, seed=3, epoch=1)
     rows = ref.order[:32]
-    xb, yb = batches[0]
+    xb, yb = drawn[0]
     np.testing.assert_array_equal(yb, y[rows])
     fwd = np.all(xb == x[rows], axis=(1, 2))
     rev = np.all(xb == x[rows][:, ::-1, ::-1], axis=(1, 2))
     assert np.all(fwd | rev) and 0 < rev.sum() < 32
-    again = [b[0].numpy() for b in train._tf_batches(
+    again = [b[0].numpy() for b in batches.tf_batches(
         x, y, idx, batch_size=32, seed=3, first_epoch=1, epochs=3, rc_augment=True, shift=0,
         unknown=0.0, mask=None)[0]]
-    assert all(np.array_equal(a, b) for a, (b, _) in zip(again, batches))  # seeded draws
+    assert all(np.array_equal(a, b) for a, (b, _) in zip(again, drawn))  # seeded draws
 
 
 def test_same_seed_trains_the_same_model(toy):
@@ -134,7 +135,7 @@ def test_same_seed_trains_the_same_model(toy):
         train.set_seed(7)  # the initial weights are drawn when the model is built
         m = models.cnn(x.shape[1], **TINY)
         train.fit(m, x, y, tr, va, epochs=3, batch_size=16, shift=2, seed=7, verbose=0)
-        preds.append(train.predict(m, x, va)[:, 0])
+        preds.append(predict(m, x, va)[:, 0])
     np.testing.assert_array_equal(preds[0], preds[1])
 
 

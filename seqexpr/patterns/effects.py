@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from seqexpr.patterns.attribution import as_array, real_positions, scalar_predict
+from seqexpr.patterns.inputs import check_onehot, real_positions, scalar_predict
 
 __all__ = ["motif_instances", "insertion_effect", "position_profile", "preferred_window",
            "cooperativity", "plot_position_profile", "plot_effects", "plot_cooperativity"]
@@ -75,7 +75,7 @@ def _consensus(motif):
 
 def _setup(backgrounds, mask, n_samples, rng):
     """Backgrounds (float32), real-span start and length of each, after subsampling."""
-    bg = as_array(backgrounds)
+    bg = check_onehot(backgrounds)
     real = real_positions(bg, mask)
     if len(bg) > n_samples:
         keep = np.sort(rng.choice(len(bg), n_samples, replace=False))
@@ -204,7 +204,7 @@ def position_profile(predict_fn, backgrounds, motif, *, step=5, both_strands=Tru
         ``position`` (insertion start, nt from the first real base), ``effect_mean``,
         ``effect_sd``, ``n``; ``attrs["motif_length"]`` holds the motif length.
     """
-    real = real_positions(as_array(backgrounds), mask)
+    real = real_positions(check_onehot(backgrounds), mask)
     span = real.shape[1] - real[:, ::-1].argmax(1) - real.argmax(1)
     k = motif_instances(motif, 1).shape[1]
     positions = np.arange(0, int(span.max()) - k + 1, max(1, int(step)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqexpr.patterns.attribution import as_array, real_positions
+from seqexpr.patterns.inputs import check_onehot, real_positions
 
 __all__ = ["first_layer_pwms", "find_first_conv", "pwm_consensus", "pwm_information"]
 
@@ -98,7 +98,7 @@ def first_layer_pwms(model, x, *, mask=None, min_activation=0.5, top_fraction=0.
         are ACGT frequencies), ``n_sites``, ``mean_activation`` (over sites), ``consensus``
         (str), ``information`` (bits, summed over positions).
     """
-    x = as_array(x)
+    x = check_onehot(x)
     real = real_positions(x, mask)
     acts, starts, k = _activations(model, layer, x, batch_size)
     n, length = real.shape

@@ -1,0 +1,161 @@
+"""Training and prediction batches from a ``(n, L, 4) uint8`` one-hot array.
+
+Batches are cast to float32 only when drawn (a memory-mapped array stays on disk), with the
+training augmentations: a random strand (reverse complement) and a random shift of a few nt.
+``OneHotBatches`` is the Keras ``PyDataset`` of any backend; ``tf_batches`` draws the same
+batches as one ``tf.data`` pipeline, so no Python runs per batch on TensorFlow.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from seqexpr._backend import keras
+from seqexpr.encode import reverse_complement, to_float
+
+
+def shift_batch(x, shifts):
+    """Shift each sequence of a float batch ``(b, L, 4)`` by ``shifts[i]`` nt (positive moves
+    it right), filling the vacated positions with zeros (unknown base). Vectorized."""
+    shifts = np.asarray(shifts, dtype=np.int64)
+    if not shifts.any():
+        return x
+    s = int(np.abs(shifts).max())
+    b, length = x.shape[:2]
+    padded = np.zeros((b, length + 2 * s, x.shape[2]), x.dtype)
+    padded[:, s:s + length] = x
+    cols = np.arange(length)[None, :] + (s - shifts)[:, None]
+    return padded[np.arange(b)[:, None], cols]
+
+
+class OneHotBatches(keras.utils.PyDataset):
+    """Batches of ``(x float32 (b, L, 4), y float32 (b, T))`` drawn from uint8 arrays.
+
+    Rows are cast and augmented a chunk of batches at a time (vectorized, one gather per
+    chunk), so the per-batch work is a slice: this keeps the two cores on the model.
+
+    Parameters
+    ----------
+    onehot : (n, L, 4) uint8 array (may be memory-mapped)
+    targets : (n, T) float32 array, or None for prediction
+    idx : (m,) int array of the rows to use
+    batch_size : int
+    mask : (n, L) uint8 array, optional (needed for ``unknown != 0``)
+    shuffle, rc_augment : bool
+        Reshuffle each epoch; flip a random half of the sequences to the reverse complement.
+    shift : int
+        Move each sequence by a random 0..``shift`` nt left or right (zero fill), so motifs
+        are learnt wherever they sit; 0 for none.
+    unknown : float
+        Value for unknown bases at cast time (0.0 or 0.25).
+    seed : int
+        Shuffling and augmentation depend only on ``(seed, epoch, chunk)``, so a resumed run
+        sees the same batches as an uninterrupted one, and two runs the same batches.
+    chunk_batches : int
+        Batches prepared together.
+    """
+
+    def __init__(self, onehot, targets, idx, *, batch_size=128, mask=None, shuffle=False,
+                 rc_augment=False, shift=0, unknown=0.0, seed=0, epoch=0, chunk_batches=64):
+        super().__init__()
+        self.onehot, self.targets, self.mask = onehot, targets, mask
+        self.idx = np.asarray(idx, dtype=np.int64)
+        self.batch_size, self.shuffle, self.rc_augment = int(batch_size), shuffle, rc_augment
+        self.shift, self.unknown, self.seed = int(shift), unknown, int(seed)
+        self.chunk_batches = max(1, int(chunk_batches))
+        self.set_epoch(epoch)
+
+    def set_epoch(self, epoch):
+        self.epoch = int(epoch)
+        rng = np.random.default_rng([self.seed, self.epoch])
+        self.order = rng.permutation(self.idx) if self.shuffle else self.idx
+        self._chunk = (None, None, None)
+
+    def __len__(self):
+        return math.ceil(len(self.idx) / self.batch_size)
+
+    def _prepare(self, c):
+        size = self.batch_size * self.chunk_batches
+        rows = self.order[c * size:(c + 1) * size]
+        order = np.argsort(rows, kind="stable")  # gather in file order (mmap-friendly)
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))
+        srt = rows[order]
+        mask = None if self.mask is None else np.asarray(self.mask[srt])[back]
+        x = to_float(np.asarray(self.onehot[srt])[back], mask, unknown=self.unknown)
+        rng = np.random.default_rng([self.seed, self.epoch, c])
+        if self.rc_augment:
+            flip = rng.random(len(rows)) < 0.5
+            x[flip] = reverse_complement(x[flip])
+        if self.shift:
+            x = shift_batch(x, rng.integers(-self.shift, self.shift + 1, len(rows)))
+        y = None if self.targets is None else np.asarray(self.targets[rows], dtype=np.float32)
+        self._chunk = (c, x, y)
+
+    def __getitem__(self, i):
+        c, j = divmod(i, self.chunk_batches)
+        if self._chunk[0] != c:
+            self._prepare(c)
+        sl = slice(j * self.batch_size, (j + 1) * self.batch_size)
+        x, y = self._chunk[1][sl], self._chunk[2]
+        return (x,) if y is None else (x, y[sl])
+
+    def on_epoch_end(self):
+        self.set_epoch(self.epoch + 1)
+
+
+def tf_batches(onehot, targets, idx, *, batch_size, seed, first_epoch, epochs, rc_augment,
+                shift, unknown, mask):
+    """The training batches of epochs ``first_epoch..epochs-1`` as one ``tf.data`` pipeline.
+
+    Same batches as :class:`OneHotBatches` would draw in order (the row order of epoch ``e``
+    is ``default_rng([seed, e]).permutation(idx)``), but cast and augmented by TensorFlow ops
+    inside the input pipeline, so no Python runs per batch and both cores stay on the model.
+    Augmentation draws are stateless, keyed by ``(seed, global batch number)``: two runs, or
+    a resumed one, see the same batches.
+    """
+    import tensorflow as tf
+
+    idx = np.asarray(idx, dtype=np.int64)
+    rows = np.sort(idx)
+    x_all = tf.constant(np.asarray(onehot[rows]))  # (m, L, 4) uint8, gathered once
+    y_all = tf.constant(np.asarray(targets[rows], dtype=np.float32))
+    m_all = tf.constant(np.asarray(mask[rows])) if (unknown and mask is not None) else None
+    steps = math.ceil(len(idx) / batch_size)
+    pos = np.stack([np.searchsorted(rows, np.random.default_rng([seed, e]).permutation(idx))
+                    for e in range(first_epoch, epochs)]).astype(np.int32)
+    length = int(onehot.shape[1])
+
+    def make(k, p):
+        x = tf.cast(tf.gather(x_all, p), tf.float32)
+        if unknown:
+            empty = tf.equal(tf.reduce_sum(x, -1), 0.0)
+            if m_all is not None:
+                empty = tf.logical_and(empty, tf.gather(m_all, p) > 0)
+            x = tf.where(empty[..., None], tf.constant(unknown, tf.float32), x)
+        key = tf.stack([tf.constant(seed, tf.int64), k + first_epoch * steps])
+        if rc_augment:
+            flip = tf.random.stateless_uniform(tf.shape(p), key) < 0.5
+            x = tf.where(flip[:, None, None], tf.reverse(x, [1, 2]), x)
+        if shift:
+            d = tf.random.stateless_uniform(tf.shape(p), key + [0, 1 << 40], -shift,
+                                            shift + 1, dtype=tf.int32)
+            padded = tf.pad(x, [[0, 0], [shift, shift], [0, 0]])
+            cols = tf.range(length)[None, :] + (shift - d)[:, None]
+            x = tf.gather(padded, cols, batch_dims=1)
+        return x, tf.gather(y_all, p)
+
+    ds = tf.data.Dataset.from_tensor_slices(pos).flat_map(
+        lambda p: tf.data.Dataset.from_tensor_slices(p).batch(batch_size))
+    ds = ds.enumerate().map(make, num_parallel_calls=1, deterministic=True)
+    return ds.prefetch(2), steps
+
+
+def plain_batches(arrays, batch_size):
+    """In-memory arrays as a plain ``tf.data`` pipeline of batches (Keras's own numpy adapter
+    adds a parallel map that logs a spurious C++ error line into every report)."""
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices(arrays).batch(batch_size)
