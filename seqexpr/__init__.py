@@ -7,8 +7,9 @@ run folders: reading and checking (``io``), exploring (``explore``), encoding an
 (``encode``, ``kmers``, ``transforms``, ``splits``, ``homology``), models and training
 (``models``, ``train``, ``batches``, ``predict``, ``baselines``, ``bundle``), statistics
 (``bootstrap``, ``evaluate``, ``metrics``) and ``patterns`` (attributions, motifs, JASPAR
-naming, in-silico effects). ``pipeline`` runs the numbered notebooks with papermill;
-``runfolder`` names the files of the contract (docs/run_folder.md).
+naming, in-silico effects); ``plots`` draws the figures, one module per stage. ``pipeline``
+runs the numbered notebooks with papermill; ``runfolder`` names the files of the contract
+(docs/run_folder.md).
 
 Importing the package is cheap: heavy libraries (TensorFlow, Keras) load only in the modules
 that need them.

@@ -7,7 +7,7 @@ All models are bootstrapped over the *same* resampled test sequences, so the dif
 Pearson between any two models is a paired comparison with its own interval and p-value.
 ``evaluate_models`` returns what ``seqexpr.stages.evaluate`` writes: ``evaluation.csv`` and an
 ``evaluation`` key in ``metrics.json``.
-Plots live in :mod:`seqexpr.evaluate_plots`.
+Plots live in :mod:`seqexpr.plots.evaluate`.
 """
 
 from __future__ import annotations

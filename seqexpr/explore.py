@@ -4,7 +4,7 @@ Counts and lengths, base composition along the sequence, GC and N content (count
 ``seqexpr.composition``), the target's distribution and a suggested transform, replicate
 agreement (which bounds any model), exact and near duplicates, and the k-mers most associated
 with expression. Every function here returns numbers (dicts, arrays, DataFrames); the figures
-live in ``seqexpr.plots_explore``. ``explore`` runs them all on 01_load's table;
+live in ``seqexpr.plots.explore``. ``explore`` runs them all on 01_load's table;
 ``seqexpr.stages.explore`` reads and writes the run folder.
 """
 

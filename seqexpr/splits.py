@@ -314,48 +314,6 @@ def audit_table(splits_df: pd.DataFrame) -> pd.DataFrame:
     return tab
 
 
-def leakage_box_html(report: dict) -> str:
-    """A loud HTML box for a report whose split is leaky (empty string otherwise)."""
-    if not report["leaky"]:
-        return ""
-    t = report["test_with_relative_in_train"]
-    return (
-        '<div style="border:4px solid #c00;background:#fee;padding:12px;font-size:1.15em">'
-        f"<b>&#9888; LEAKY SPLIT (allowed by allow_leaky=True)</b><br>{t['n']} of "
-        f"{report['counts']['test']} test sequences ({t['fraction']:.1%}) have a relative in "
-        "train. Test metrics from this run are optimistic and must not be reported as "
-        'performance on unseen sequences. Rerun with split_method="homology".</div>'
-    )
-
-
-def plot_split_overview(splits_df: pd.DataFrame):
-    """Cluster size distribution and per-split relatives; returns a matplotlib Figure."""
-    import matplotlib.pyplot as plt
-
-    sizes = np.bincount(splits_df["cluster"].to_numpy())
-    sizes = sizes[sizes > 0]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
-    vals, cnt = np.unique(sizes, return_counts=True)
-    a.bar(np.arange(len(vals)), cnt * vals, color="#4477aa")
-    step = max(1, len(vals) // 12)
-    a.set_xticks(np.arange(len(vals))[::step], [str(v) for v in vals[::step]], rotation=45)
-    a.set_yscale("log")
-    a.set_ylim(0.8, None)
-    a.set_xlabel("cluster size (sequences)")
-    a.set_ylabel("sequences in clusters of that size")
-    a.set_title(f"{len(sizes)} clusters; largest {sizes.max()} sequences")
-    tab = audit_table(splits_df)
-    rel = tab["with_relative_in_train"].astype(int)
-    b.bar(tab.index, tab["sequences"] - rel, color="#4477aa", label="no relative in train")
-    b.bar(tab.index, rel, bottom=tab["sequences"] - rel, color="#cc3311", label="relative in train")
-    b.set_ylabel("sequences")
-    b.set_title("split sizes and leakage")
-    b.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
 __all__ = ["make_splits", "audit", "cluster_summary",
-           "check_leakage", "resolve_method", "audit_table", "leakage_box_html",
-           "plot_split_overview",
+           "check_leakage", "resolve_method", "audit_table",
            "LeakySplitError", "SPLITS"]

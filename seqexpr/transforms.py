@@ -219,29 +219,6 @@ def choose(target_transform: str | Sequence[str], targets: Sequence[str], y: np.
     return names, reasons
 
 
-def plot_transform(y: np.ndarray, spec: dict, *, names: Sequence[str] | None = None):
-    """Histograms of each target before and after the transform; returns a Figure."""
-    import matplotlib.pyplot as plt
-
-    y = np.asarray(y, np.float64)
-    y2 = y if y.ndim == 2 else y[:, None]
-    z = apply(spec, y2 if "columns" in spec else y2)
-    t = y2.shape[1]
-    names = list(names) if names is not None else [f"target {j}" for j in range(t)]
-    fig, axes = plt.subplots(t, 2, figsize=(9, 2.8 * t), squeeze=False)
-    for j in range(t):
-        sub = spec["columns"][j] if "columns" in spec else spec
-        for ax, vals, label in ((axes[j, 0], y2[:, j], "measured"),
-                                (axes[j, 1], z[:, j], f"modelled: {describe(sub)}")):
-            vals = vals[np.isfinite(vals)]
-            ax.hist(vals, bins=60, color="#4477aa")
-            ax.set_title(f"{names[j]}: {label}", fontsize=10)
-            ax.set_xlabel("value")
-            ax.set_ylabel("sequences")
-    fig.tight_layout()
-    return fig
-
-
 def suggest_transform(y, *, skew_threshold: float = 1.0, ratio_threshold: float = 20.0,
                       outlier_z: float = 6.0) -> tuple[str, str]:
     """Suggest how to transform a target before modelling it.
@@ -296,5 +273,5 @@ def modelled_scale(y, name: str) -> np.ndarray:
     return apply(fit(name, y), y)
 
 
-__all__ = ["NAMES", "fit", "apply", "inverse", "to_dict", "describe", "choose", "plot_transform",
+__all__ = ["NAMES", "fit", "apply", "inverse", "to_dict", "describe", "choose",
            "suggest_transform", "modelled_scale"]

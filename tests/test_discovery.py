@@ -105,21 +105,3 @@ def test_low_information_smear_is_flagged():
     found = discover_motifs(attr, x, min_seqlets=10)
     assert found and all(m.low_complexity for m in found if "AAAA" in m.consensus)
     assert isinstance(found[0], Motif)
-
-
-def test_logos_draw_motifs_and_sequences(found):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from seqexpr.patterns.logos import attribution_logos, motif_logo, motif_logos
-
-    fig = motif_logos(found)
-    assert len(fig.axes) == 2 * len(found)
-    assert motif_logo(found[0].pwm).axes[0].get_ylabel() == "bits"
-    x = _planted(n=4)
-    mask = np.ones(x.shape[:2], np.uint8)
-    mask[:, 60:] = 0
-    fig = attribution_logos(np.ones_like(x), x, [0, 1], mask=mask)
-    assert fig.axes[0].get_xlim()[1] < 61  # padding hidden
-    with pytest.raises(ValueError, match="kind"):
-        motif_logo(found[0].pwm, kind="bits")

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from seqexpr.patterns.effects import (cooperativity, insertion_effect, motif_instances,
-                                      plot_cooperativity, plot_effects, plot_position_profile,
                                       position_profile, preferred_window)
+from seqexpr.plots.patterns import plot_cooperativity, plot_effects, plot_position_profile
 
 matplotlib.use("Agg")
 EYE = np.eye(4, dtype=np.float32)

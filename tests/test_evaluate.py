@@ -1,23 +1,17 @@
-"""seqexpr.evaluate and stage 05_evaluate: scores per group, metrics.json, verdicts, ceilings, plots."""
+"""seqexpr.evaluate and stage 05_evaluate: scores per group, metrics.json, verdicts, ceilings."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from seqexpr import evaluate as ev  # noqa: E402
-from seqexpr import evaluate_plots as evp  # noqa: E402
-from seqexpr.stages import evaluate as evaluate_stage  # noqa: E402
-from seqexpr.stages import params  # noqa: E402
+from seqexpr import evaluate as ev
+from seqexpr.stages import evaluate as evaluate_stage
+from seqexpr.stages import params
 
 
 def _evaluate(run, n_bootstrap):
@@ -167,32 +161,6 @@ def test_every_target_is_scored_on_its_own_rows():
     assert got.loc["leaf", "pearson"] > 0.9 and got.loc["root", "pearson"] == pytest.approx(-1.0)
     assert got.loc["leaf", "n"] == n and got.loc["root", "n"] == n - 20
     assert set(boots) == {"leaf", "root"}
-
-
-# -- plots -------------------------------------------------------------------------------------
-@pytest.mark.parametrize("n", [40, 6000])
-def test_plots_return_figures_on_small_and_large_inputs(n):
-    rng = np.random.default_rng(0)
-    y = rng.standard_normal(n)
-    frame = pd.DataFrame({"id": [f"s{i}" for i in range(n)], "split": "test",
-                          "target": "expression", "observed": y,
-                          "ridge_kmer": y + rng.normal(0, 1, n), "cnn": y + rng.normal(0, .3, n),
-                          "gc": rng.uniform(0.3, 0.7, n),
-                          "has_relative_in_train": np.zeros(n, bool)})
-    groups = frame.set_index("id")[["has_relative_in_train"]]
-    table, _ = ev.evaluate_predictions(frame, groups=groups, n_bootstrap=50, progress=False)
-    figs = [evp.plot_predicted_vs_observed(frame, ["cnn", "ridge_kmer"], max_points=5000),
-            evp.plot_residuals(frame, "cnn"),
-            evp.plot_relative_error(frame, "cnn"),
-            evp.plot_forest(table, ceiling=0.9),
-            evp.plot_forest(table, grouping="has_relative_in_train")]
-    for fig in figs:
-        assert isinstance(fig, Figure)
-        fig.canvas.draw()
-    # no test sequence has a relative in train: the plot says so plainly
-    title = figs[2].axes[0].get_title()
-    assert "no test sequence with a close relative" in title
-    plt.close("all")
 
 
 def test_score_models_keeps_bootstrap_points_and_adds_r2_rmse():

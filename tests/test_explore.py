@@ -2,18 +2,13 @@
 
 import json
 
-import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from seqexpr import composition  # noqa: E402
-from seqexpr import explore as ex  # noqa: E402
-from seqexpr import plots_explore as pe  # noqa: E402
-from seqexpr.duplicates import exact_duplicates, near_duplicates, relatives  # noqa: E402
+from seqexpr import composition
+from seqexpr import explore as ex
+from seqexpr.duplicates import exact_duplicates, near_duplicates, relatives
 
 _RC = str.maketrans("ACGT", "TGCA")
 
@@ -134,21 +129,6 @@ def test_planted_motif_hits():
     hits = ex.planted_motif_hits(assoc, truth)
     assert hits.loc[0, "kmer"] == "GAGTCA" and hits.loc[0, "rank"] == 2  # rc, S = C/G
     assert hits.loc[1, "kmer"] == "" and not hits.loc[1, "in_top"]
-
-
-def test_plots_return_figures(toy_module, assoc):
-    seqs, y = toy_module["seqs"], toy_module["y"]
-    df = pd.DataFrame({"a": y, "b": y + 0.1, "c": y * 2})
-    figs = [pe.plot_lengths([len(s) for s in seqs]),
-            pe.plot_base_composition(composition.base_composition(seqs)),
-            pe.plot_gc_vs_target(composition.gc_content(seqs), y, max_points=200),
-            pe.plot_target_distribution(np.exp(y), y, transform="log"),
-            pe.plot_replicates(df, ["a", "b", "c"], max_points=100),
-            pe.plot_n_content(composition.n_content(seqs)),
-            pe.plot_volcano(assoc, highlight=["GACTCA"])]
-    for f in figs:
-        assert isinstance(f, plt.Figure) and f.axes[0].get_title()
-        plt.close(f)
 
 
 def test_reverse_complement_copies_are_found_with_degenerate_letters():

@@ -354,15 +354,6 @@ def test_write_outputs_follow_the_contract(tmp_path, pair):
         load_stage.write_outputs(tmp_path / "run2", res2, ground_truth=gt_dir / "ground_truth.json")
 
 
-def test_counts_table_and_plot(pair):
-    fa, tab = pair
-    info = io.load(fasta=fa, expression=tab).info
-    t = io.counts_table(info)
-    assert t.loc[t["what"] == "kept", "n"].item() == 3
-    fig = io.plot_counts(info)
-    assert fig.axes[0].get_title()
-
-
 def test_parquet_errors_count_rows(tmp_path, pair):
     fa, _ = pair
     path = tmp_path / "t.parquet"

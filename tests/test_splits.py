@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from seqexpr.encode import reverse_complement_str
-from seqexpr.splits import (LeakySplitError, audit, audit_table, check_leakage,
-                            leakage_box_html, make_splits)
+from seqexpr.plots.encode import leakage_box_html
+from seqexpr.splits import LeakySplitError, audit, audit_table, check_leakage, make_splits
 
 FLANK_L = "GACTAGCTAGGCTTAACGTTGGATCCAAGCTTGCATGCCT"  # constant primer/adaptor
 FLANK_R = "TCGAGGTACCGAGCTCGAATTCACTGGCCGTCGTTTTACA"

@@ -89,13 +89,6 @@ def test_fit_refuses_mismatched_targets(toy):
         train.fit(m, toy["onehot"], toy["y"], np.arange(10), np.arange(10, 20), epochs=1)
 
 
-def test_plot_history_returns_figure():
-    h = pd.DataFrame(dict(model="cnn", seed=[0, 0, 1, 1], epoch=[1, 2, 1, 2],
-                          loss=[2, 1, 2, 1.5], val_loss=[2, 1.5, 2, 1.8], lr=1e-3))
-    fig = train.plot_history(h)
-    assert len(fig.axes) == 2 and fig.axes[0].get_xlabel() == "epoch"
-
-
 def test_shift_batch_moves_each_sequence_and_fills_with_zeros():
     x = np.eye(4, dtype=np.float32)[np.array([[0, 1, 2, 3, 0], [3, 2, 1, 0, 3]])]
     out = batches.shift_batch(x, [2, -1])

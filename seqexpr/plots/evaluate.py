@@ -1,4 +1,6 @@
-"""Plots of model performance on held-out sequences; every function returns a Figure.
+"""Figures of the evaluate stage (05_evaluate): model performance on held-out sequences.
+
+Every function returns a matplotlib Figure.
 
 Inputs are the ``frame`` and ``table`` that :func:`seqexpr.stages.evaluate.run` returns:
 test rows of predictions.csv (``observed``, one column per model, ``gc``,
@@ -12,13 +14,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from seqexpr.plots._common import subsample
+
+__all__ = ["plot_predicted_vs_observed", "plot_residuals", "plot_relative_error", "plot_forest"]
+
 DENSE = 2000  # above this many points, predicted-vs-observed plots use hexbins
-
-
-def _subsample(n: int, max_points: int, seed: int) -> np.ndarray:
-    if n <= max_points:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
 
 
 def _one_target(frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, str]:
@@ -44,7 +44,7 @@ def plot_predicted_vs_observed(frame: pd.DataFrame, models: list[str], *,
         At most this many sequences are drawn (a seeded random subset).
     """
     sub, target = _one_target(frame, target)
-    sub = sub.iloc[_subsample(len(sub), max_points, seed)]
+    sub = sub.iloc[subsample(len(sub), max_points, seed)]
     y = sub["observed"].to_numpy(float)
     ncol = min(3, len(models))
     nrow = int(np.ceil(len(models) / ncol))
@@ -77,7 +77,7 @@ def plot_residuals(frame: pd.DataFrame, model: str, *, target: str | None = None
     the model misses (or overuses) base composition.
     """
     sub, target = _one_target(frame, target)
-    sub = sub.iloc[_subsample(len(sub), max_points, seed)]
+    sub = sub.iloc[subsample(len(sub), max_points, seed)]
     y = sub["observed"].to_numpy(float)
     res = sub[model].to_numpy(float) - y
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)

@@ -1,4 +1,4 @@
-"""Figures of the explore stage; each function returns a matplotlib Figure.
+"""Figures of the explore stage (02_explore); each function returns a matplotlib Figure.
 
 The numbers behind them come from ``seqexpr.explore``; large tables are subsampled to
 ``max_points`` (with ``seed``) for scatter plots so that a figure stays light in a report.
@@ -13,17 +13,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from seqexpr.plots._common import subsample
+
 __all__ = [
     "plot_lengths", "plot_base_composition", "plot_gc_vs_target", "plot_target_distribution",
     "plot_replicates", "plot_n_content", "plot_volcano",
 ]
 _BASE_COLORS = {"A": "#109648", "C": "#255c99", "G": "#f7b32b", "T": "#d62839", "N": "#888888"}
-
-
-def _subsample(n: int, max_points: int | None, seed: int) -> np.ndarray:
-    if max_points is None or n <= max_points:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
 
 
 def plot_lengths(lengths) -> plt.Figure:
@@ -66,7 +62,7 @@ def plot_gc_vs_target(gc, y, *, target: str = "target", max_points: int | None =
     gc, y = np.asarray(gc, float), np.asarray(y, float)
     ok = np.isfinite(gc) & np.isfinite(y)
     gc, y = gc[ok], y[ok]
-    idx = _subsample(gc.size, max_points, seed)
+    idx = subsample(gc.size, max_points, seed)
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
     if idx.size > 3000:
         hb = ax.hexbin(gc[idx], y[idx], gridsize=40, mincnt=1, cmap="Blues", bins="log")
@@ -119,7 +115,7 @@ def plot_replicates(df: pd.DataFrame, replicates, *, scaled: np.ndarray | None =
     ncol = min(3, len(pairs))
     nrow = int(np.ceil(len(pairs) / ncol))
     fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 3.4 * nrow), squeeze=False)
-    idx = _subsample(len(vals), max_points, seed)
+    idx = subsample(len(vals), max_points, seed)
     for ax, (a, b) in zip(axes.ravel(), pairs):
         x, y = vals[idx, a], vals[idx, b]
         ok = np.isfinite(x) & np.isfinite(y)

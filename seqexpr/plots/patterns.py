@@ -1,6 +1,8 @@
-"""Logos (logomaker): attribution along sequences, and motifs as information or contribution.
+"""Figures of the patterns stage (06_patterns): logos and in-silico experiments.
 
-Every function returns a matplotlib Figure.
+Logos (logomaker) of attributions along sequences and of motifs as information or contribution
+(:mod:`seqexpr.patterns.discovery`); insertion effects, position profiles and cooperativity
+(:mod:`seqexpr.patterns.effects`). Every function returns a matplotlib Figure.
 """
 
 from __future__ import annotations
@@ -9,9 +11,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .discovery import information_content
+from seqexpr.patterns.discovery import information_content
+
+__all__ = ["attribution_logos", "ic_matrix", "motif_logo", "motif_logos",
+           "plot_position_profile", "plot_effects", "plot_cooperativity"]
 
 
+# -- logos -----------------------------------------------------------------------------------------
 def _logo(matrix, ax, *, color_scheme="classic"):
     import logomaker
 
@@ -147,4 +153,80 @@ def motif_logos(motifs, *, matches=None, max_motifs=10):
         axes[0, 1].set_axis_off()
     fig.tight_layout()
     plt.close(fig)  # detach from pyplot: the notebook shows the returned figure once
+    return fig
+
+
+# -- in-silico experiments ------------------------------------------------------------------------
+def plot_position_profile(profile, *, window=None, title="Insertion effect along the sequence",
+                          ax=None):
+    """Line plot of a :func:`~seqexpr.patterns.effects.position_profile` (mean ± sd band),
+    with the window shaded."""
+    own = ax is None
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 3))
+    x = profile["position"].to_numpy()
+    m = profile["effect_mean"].to_numpy(float)
+    sd = profile["effect_sd"].fillna(0).to_numpy(float)
+    ax.fill_between(x, m - sd, m + sd, color="tab:blue", alpha=0.2, label="± 1 sd")
+    ax.plot(x, m, color="tab:blue", marker=".", label="mean effect")
+    ax.axhline(0, color="grey", lw=0.8)
+    if window is not None:
+        ax.axvspan(window[0], window[1], color="tab:orange", alpha=0.2,
+                   label=f"preferred window {window[0]}-{window[1]}")
+    ax.set_xlabel("insertion start (nt from first real base)")
+    ax.set_ylabel("change in prediction")
+    ax.set_title(title)
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    if own:  # detach from pyplot: the notebook shows the returned figure once
+        plt.close(fig)
+    return fig
+
+
+def plot_effects(effects, *, label="motif_id", effect="effect", sd="effect_sd",
+                 title="Effect of inserting each motif", ax=None):
+    """Horizontal bars of insertion effects with ± sd error bars.
+
+    ``effects`` is a DataFrame with columns ``label``, ``effect``, ``sd`` (e.g. motifs.tsv),
+    or a dict mapping names to :func:`~seqexpr.patterns.effects.insertion_effect` results.
+    """
+    if isinstance(effects, dict):
+        effects = pd.DataFrame({label: list(effects),
+                                effect: [r["effect"] for r in effects.values()],
+                                sd: [r["effect_sd"] for r in effects.values()]})
+    df = effects.reset_index(drop=True)
+    own = ax is None
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(
+        figsize=(6, 0.4 * len(df) + 1.2))
+    vals = df[effect].to_numpy(float)
+    ax.barh(np.arange(len(df)), vals, xerr=df[sd].fillna(0).to_numpy(float), capsize=3,
+            color=np.where(vals >= 0, "tab:red", "tab:blue"))
+    ax.set_yticks(np.arange(len(df)), df[label].astype(str))
+    ax.invert_yaxis()
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_xlabel("change in prediction on insertion (mean ± sd)")
+    ax.set_title(title)
+    fig.tight_layout()
+    if own:  # detach from pyplot: the notebook shows the returned figure once
+        plt.close(fig)
+    return fig
+
+
+def plot_cooperativity(result, *, names=("A", "B"), title=None, ax=None):
+    """Bars of A alone, B alone, the additive expectation and both together."""
+    own = ax is None
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 3.2))
+    a, b = names
+    labels = [f"{a} alone", f"{b} alone", f"{a} + {b} expected", f"{a} and {b} together"]
+    vals = [result["effect_a"], result["effect_b"], result["expected_additive"],
+            result["effect_ab"]]
+    ax.bar(labels, vals, color=["tab:grey", "tab:grey", "tab:blue", "tab:red"])
+    ax.errorbar(3, result["effect_ab"], yerr=result["interaction_sd"], color="k", capsize=4)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_ylabel("change in prediction")
+    ax.set_title(title or f"{a} x {b}: interaction {result['interaction']:+.3g} "
+                          f"(p = {result['p_value']:.2g}, spacing {result['spacing']} nt)")
+    ax.tick_params(axis="x", labelrotation=20)
+    fig.tight_layout()
+    if own:  # detach from pyplot: the notebook shows the returned figure once
+        plt.close(fig)
     return fig

@@ -1,0 +1,26 @@
+"""seqexpr.plots.patterns: motif and attribution logos of motifs discovered on a hand-set model.
+
+The in-silico experiment plots are tested with the experiments, in test_effects.py.
+"""
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+
+from seqexpr.plots import patterns as pattern_plots  # noqa: E402
+from test_discovery import _planted, found  # noqa: E402, F401  (found: the motifs, a fixture)
+
+
+def test_logos_draw_motifs_and_sequences(found):  # noqa: F811
+    fig = pattern_plots.motif_logos(found)
+    assert len(fig.axes) == 2 * len(found)
+    assert pattern_plots.motif_logo(found[0].pwm).axes[0].get_ylabel() == "bits"
+    x = _planted(n=4)
+    mask = np.ones(x.shape[:2], np.uint8)
+    mask[:, 60:] = 0
+    fig = pattern_plots.attribution_logos(np.ones_like(x), x, [0, 1], mask=mask)
+    assert fig.axes[0].get_xlim()[1] < 61  # padding hidden
+    with pytest.raises(ValueError, match="kind"):
+        pattern_plots.motif_logo(found[0].pwm, kind="bits")
