@@ -76,6 +76,7 @@ class Bundle:
 
     def __init__(self, model, preprocessing, path):
         self.model, self.preprocessing, self.path = model, preprocessing, Path(path)
+        self._averaged = None  # keras_model()'s strand-averaging wrapper, built once
 
     @property
     def targets(self):
@@ -92,7 +93,6 @@ class Bundle:
         """
         x = np.asarray(x, dtype=np.float32)
         if not self.is_deep:
-
             return self.model.predict([s.replace("N", "") for s in decode(x > 0)])
         length = self.preprocessing["length"]
         if x.ndim != 3 or x.shape[1:] != (length, 4):
@@ -103,10 +103,30 @@ class Bundle:
         rc = self.preprocessing.get("rc_average", True) if rc_average is None else rc_average
         return predict_float(self.model, x, rc_average=rc, batch_size=batch_size)
 
+    def input(self, onehot, mask=None):
+        """The model's input for encoded sequences: ``(n, L, 4) float32`` from 03_encode's
+        uint8 one-hot and mask, with unknown bases filled as in training (added flanks are
+        kept: the model saw them)."""
+        return to_float(onehot, mask, unknown=self.preprocessing.get("unknown", 0.0))
+
+    def keras_model(self):
+        """The network with this model's strand policy built in: for a model trained on both
+        strands, a model returning the mean of both (``models.with_rc_average``); else the
+        network itself. Attributions and in-silico effects go through this, so that they
+        explain what ``predict`` reports."""
+        if not self.is_deep:
+            raise TypeError(f"{self.path} holds a k-mer baseline, not a Keras model")
+        if not self.preprocessing.get("rc_average", True):
+            return self.model
+        if self._averaged is None:
+            from seqexpr.models import with_rc_average
+
+            self._averaged = with_rc_average(self.model)
+        return self._averaged
+
     def encode(self, seqs, ids=None):
         """Encode raw sequences exactly as recorded: ``(n, L, 4) float32``; checks each one."""
         seqs = check_sequences(seqs, self.preprocessing, ids=ids)
-
         p = self.preprocessing
         onehot, mask = encode(seqs, length=p["length"], pad=p["pad"], trim=p["trim"],
                               flank_left=p["flank_left"], flank_right=p["flank_right"])
@@ -123,7 +143,6 @@ class Bundle:
 
     def inverse(self, y):
         """Map ``(n, T)`` predictions from the modelled scale back to the measured scale."""
-
         return transforms.inverse(self.preprocessing["target_transform"], y)
 
 
@@ -160,7 +179,6 @@ def load_bundle(model_dir):
 
         model = keras.saving.load_model(d / "model.keras", compile=False, safe_mode=True)
     elif (d / "model.joblib").exists():
-
         model, _ = baselines.load(d)
     else:
         raise FileNotFoundError(f"{d.resolve()} holds neither model.keras nor model.joblib")

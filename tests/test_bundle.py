@@ -33,6 +33,27 @@ def test_bundle_reload_predicts_same_values(saved, toy):
     assert b.preprocessing["seed"] == 3 and b.preprocessing["target_inverse"] is True
 
 
+def test_attributions_see_the_model_as_predict_does(saved, toy):
+    # 06 explains bundle.keras_model() on bundle.input(): the same numbers as predict, so a
+    # model trained on both strands is explained with both strands averaged (ISM symmetric)
+    from seqexpr.patterns.ism import ism
+
+    path, m = saved
+    b = bundle.load_bundle(path)
+    onehot, mask = toy["onehot"][:6].copy(), toy["mask"][:6]
+    onehot[:, 10] = 0  # an unknown base: filled with the recorded value (0.25 here)
+    b.preprocessing["unknown"] = 0.25
+    x = b.input(onehot, mask)
+    assert np.allclose(x[:, 10], 0.25) and x.dtype == np.float32
+    net = b.keras_model()
+    np.testing.assert_allclose(net.predict(x, verbose=0), b.predict(x), rtol=1e-5, atol=1e-6)
+    fwd = ism(net, x, mask=mask, progress=False)
+    rev = ism(net, x[:, ::-1, ::-1], mask=mask[:, ::-1], progress=False)
+    np.testing.assert_allclose(fwd, rev[:, ::-1, ::-1], atol=1e-5)
+    b.preprocessing["rc_average"] = False  # a one-strand model is explained on one strand
+    assert b.keras_model() is b.model
+
+
 def test_predict_fasta_writes_both_scales(saved, toy, tmp_path):
     path, m = saved
     fa = tmp_path / "in.fa"
