@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from seqexpr import baselines, transforms
+from seqexpr._checks import IUPAC_DNA
 from seqexpr.encode import decode, encode, to_float
 from seqexpr.io import read_fasta
 from seqexpr.jsonio import write_json
@@ -26,7 +27,7 @@ from seqexpr.jsonio import write_json
 PREPROCESSING = "preprocessing.json"
 ENCODING_KEYS = ("length", "pad", "trim", "unknown", "flank_left", "flank_right", "alphabet",
                  "rna", "targets", "target_transform")
-_VALID = re.compile(r"[^ACGTNRYSWKMBDHV]")  # IUPAC DNA; U is read as T first when rna
+_INVALID = re.compile(f"[^{IUPAC_DNA}]")  # U is read as T first when rna
 
 
 def fingerprint(onehot, targets, idx=None):
@@ -155,7 +156,7 @@ def check_sequences(seqs, preprocessing, *, ids=None):
     if preprocessing.get("rna"):
         seqs = [s.replace("U", "T") for s in seqs]
     for i, s in enumerate(seqs):
-        bad = _VALID.search(s)
+        bad = _INVALID.search(s)
         name = str(ids[i]) if ids is not None else f"sequence {i} (0-based)"
         if bad:
             hint = " (RNA? this model was trained on DNA)" if bad.group() == "U" else ""

@@ -8,6 +8,22 @@ from pathlib import Path
 
 PKG = Path(__file__).resolve().parent.parent / "seqexpr"
 TOP = {"seqexpr.pipeline", "seqexpr.__main__", "seqexpr.nbtest", "seqexpr.panel"}
+# The layers of README's Layout, lowest first: a module imports its own layer or lower ones.
+LAYERS = [
+    "_backend jsonio encode kmers composition homology",  # sequences
+    "_readers _checks io transforms duplicates explore splits demo_truth demo runfolder",  # data
+    "models batches train predict baselines bundle",  # models
+    "bootstrap evaluate metrics",  # statistics
+    "patterns patterns.inputs patterns.shuffle patterns.ism patterns.gradients "
+    "patterns.attribution_checks patterns.seqlets patterns.discovery patterns.filters "
+    "patterns.jaspar patterns.effects",
+    "plots plots._common plots.load plots.explore plots.encode plots.model plots.evaluate "
+    "plots.patterns",
+    "stages stages.params stages.load stages.explore stages.encode stages.model "
+    "stages.evaluate stages.patterns",
+    "pipeline nbtest panel __main__",  # the driver
+]
+LAYER = {f"seqexpr.{m}": i for i, names in enumerate(LAYERS) for m in names.split()}
 
 
 def _modules():
@@ -55,6 +71,13 @@ def test_no_import_cycles():
         if name not in state:
             visit(name, [name])
     assert not cycles, f"import cycles: {cycles}"
+
+
+def test_every_module_has_a_layer_and_imports_only_downward():
+    assert not set(GRAPH) - set(LAYER) - {"seqexpr"}, "give new modules a layer in LAYERS"
+    for name, deps in GRAPH.items():
+        up = sorted(d for d in deps if LAYER.get(d, -1) > LAYER.get(name, 99))
+        assert not up, f"{name} (layer {LAYER.get(name)}) imports {up} from a higher layer"
 
 
 def test_only_the_stages_and_the_driver_touch_the_run_folder():
