@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["subsample"]
+__all__ = ["subsample", "finite_histogram"]
 
 
 def subsample(n: int, max_points: int | None, seed: int) -> np.ndarray:
@@ -27,3 +27,11 @@ def subsample(n: int, max_points: int | None, seed: int) -> np.ndarray:
     if max_points is None or n <= max_points:
         return np.arange(n)
     return np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
+
+
+def finite_histogram(ax, values, title: str) -> None:
+    """A 60-bin histogram of ``values`` (finite ones only) on ``ax``: sequences per value."""
+    ax.hist(values[np.isfinite(values)], bins=60, color="#4477aa")
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("value")
+    ax.set_ylabel("sequences")

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from seqexpr.plots._common import finite_histogram
 from seqexpr.splits import audit_table
 from seqexpr.transforms import apply, describe
 
@@ -32,11 +33,7 @@ def plot_transform(y: np.ndarray, spec: dict, *, names: Sequence[str] | None = N
         sub = spec["columns"][j] if "columns" in spec else spec
         for ax, vals, label in ((axes[j, 0], y2[:, j], "measured"),
                                 (axes[j, 1], z[:, j], f"modelled: {describe(sub)}")):
-            vals = vals[np.isfinite(vals)]
-            ax.hist(vals, bins=60, color="#4477aa")
-            ax.set_title(f"{names[j]}: {label}", fontsize=10)
-            ax.set_xlabel("value")
-            ax.set_ylabel("sequences")
+            finite_histogram(ax, vals, f"{names[j]}: {label}")
     fig.tight_layout()
     return fig
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from seqexpr.plots._common import subsample
+from seqexpr.plots._common import finite_histogram, subsample
 
 __all__ = [
     "plot_lengths", "plot_base_composition", "plot_gc_vs_target", "plot_target_distribution",
@@ -94,10 +94,7 @@ def plot_target_distribution(y, modelled=None, *, target: str = "target",
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.4), squeeze=False)
     for ax, (v, label) in zip(axes[0], panels):
         v = v[np.isfinite(v)]
-        ax.hist(v, bins=60, color="#4477aa")
-        ax.set_title(f"{label}\n(skewness {stats.skew(v):.2f}, n = {v.size:,})", fontsize=10)
-        ax.set_xlabel("value")
-        ax.set_ylabel("sequences")
+        finite_histogram(ax, v, f"{label}\n(skewness {stats.skew(v):.2f}, n = {v.size:,})")
     fig.tight_layout()
     return fig
 
