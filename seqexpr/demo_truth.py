@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from seqexpr.composition import gc_content
+from seqexpr.encode import BASE_CODE
 
 ALPHABET = "ACGT"
 PSEUDO = 0.01  # per-base pseudocount of the log-odds scores, on probabilities
@@ -25,16 +26,16 @@ def log_odds(pwm) -> np.ndarray:
 
 
 def _codes(seqs) -> np.ndarray:
-    """(n, L) uint8 codes 0-3 in ACGT order for equal-length upper-case DNA strings."""
-    lut = np.full(256, 255, np.uint8)
-    lut[np.frombuffer(ALPHABET.encode(), np.uint8)] = np.arange(4, dtype=np.uint8)
+    """(n, L) uint8 codes 0-3 in ACGT order for equal-length DNA strings (``encode.BASE_CODE``:
+    either case, U read as T); any other letter is an error, not a base the truth can score."""
     seqs = list(seqs)
     lengths = {len(s) for s in seqs}
     if len(lengths) != 1:
         raise ValueError(f"sequences must share one length, got lengths {sorted(lengths)[:5]}")
-    arr = lut[np.frombuffer("".join(seqs).encode("ascii"), np.uint8)].reshape(len(seqs), -1)
-    if (arr == 255).any():
-        raise ValueError("sequences must hold only A, C, G, T (upper case)")
+    arr = BASE_CODE[np.frombuffer("".join(seqs).encode("ascii"), np.uint8)].reshape(len(seqs), -1)
+    if (arr > 3).any():
+        raise ValueError("sequences must hold only A, C, G and T: the demo's truth scores no "
+                         "other letter")
     return arr
 
 

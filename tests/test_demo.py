@@ -222,3 +222,11 @@ def test_the_signal_takes_its_gc_from_composition():
     np.testing.assert_array_equal(gc, full)
     np.testing.assert_array_equal(gc, frame["gc"].to_numpy())
     np.testing.assert_array_equal(demo_truth.true_signal(seqs, truth), frame["signal"].to_numpy())
+
+
+def test_the_truth_refuses_letters_it_cannot_score():
+    truth = demo.make_demo(n=20, length=100, seed=1)[2]
+    with pytest.raises(ValueError, match="only A, C, G and T"):
+        demo_truth.true_signal(["N" * 100], truth)
+    with pytest.raises(ValueError, match="share one length"):
+        demo_truth.true_signal(["A" * 100, "A" * 99], truth)
