@@ -14,6 +14,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from seqexpr.encode import IUPAC_BASES
+
 DROPPED_COLUMNS = ["id", "source", "line", "reason", "detail"]
 
 #: Default policy: fail on what cannot be fixed, drop what is routine.
@@ -29,7 +31,7 @@ DEFAULT_POLICY = {
     "infinite_target": "drop",
 }
 
-IUPAC_DNA = "ACGTRYSWKMBDHVN"
+IUPAC_DNA = "".join(IUPAC_BASES)  # "ACGTRYSWKMBDHVN"
 LINE = "__line__"  # working column holding each record's 1-based line (header or table row)
 _SHOW = 3  # records named in an error message besides the count
 

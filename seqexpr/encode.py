@@ -40,6 +40,10 @@ _ROWS[np.arange(4), np.arange(4)] = 1
 _ROWS32 = _ROWS.view(np.uint32).ravel()
 _TRANSLATE = bytes(BASE_CODE.tolist())  # bytes.translate maps a whole batch at C speed
 
+# IUPAC DNA codes and the bases each stands for: the one table of their meanings
+IUPAC_BASES = {"A": "A", "C": "C", "G": "G", "T": "T", "R": "AG", "Y": "CT", "S": "CG", "W": "AT",
+               "K": "GT", "M": "AC", "B": "CGT", "D": "AGT", "H": "ACT", "V": "ACG", "N": "ACGT"}
+
 _IUPAC_COMPLEMENT = str.maketrans(
     "ACGTUNRYKMSWBDHVacgtunrykmswbdhv-.", "TGCAANYRMKSWVHDBtgcaanyrmkswvhdb-."
 )
@@ -271,6 +275,6 @@ def encoding_summary(
 
 
 __all__ = [
-    "ALPHABET", "BASE_CODE", "encode", "encode_codes", "to_float", "reverse_complement",
+    "ALPHABET", "BASE_CODE", "IUPAC_BASES", "encode", "encode_codes", "to_float", "reverse_complement",
     "reverse_complement_str", "decode", "encoding_summary",
 ]

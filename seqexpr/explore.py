@@ -19,7 +19,7 @@ from scipy import stats
 
 from seqexpr.composition import base_composition, gc_content, n_content
 from seqexpr.duplicates import common_flanks, exact_duplicates, near_duplicates, relatives
-from seqexpr.encode import reverse_complement_str
+from seqexpr.encode import IUPAC_BASES, reverse_complement_str
 from seqexpr.kmers import kmer_features
 from seqexpr.transforms import modelled_scale, suggest_transform
 
@@ -190,9 +190,7 @@ def top_kmers(assoc: pd.DataFrame, n: int = 25, *, alpha: float = 0.05) -> pd.Da
                            ).head(n).reset_index(drop=True)
 
 
-_IUPAC = {"A": "A", "C": "C", "G": "G", "T": "T", "R": "[AG]", "Y": "[CT]", "S": "[CG]",
-          "W": "[AT]", "K": "[GT]", "M": "[AC]", "B": "[CGT]", "D": "[AGT]", "H": "[ACT]",
-          "V": "[ACG]", "N": "[ACGT]"}
+_IUPAC = {code: bases if len(bases) == 1 else f"[{bases}]" for code, bases in IUPAC_BASES.items()}
 
 
 def planted_motif_hits(assoc: pd.DataFrame, ground_truth: dict, *, top: int = 25) -> pd.DataFrame:

@@ -15,14 +15,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from seqexpr.encode import IUPAC_BASES
 from seqexpr.patterns.inputs import check_onehot, real_positions, scalar_predict
 
 __all__ = ["motif_instances", "insertion_effect", "position_profile", "preferred_window",
            "cooperativity"]
 
-_IUPAC = {"A": "A", "C": "C", "G": "G", "T": "T", "U": "T", "R": "AG", "Y": "CT", "S": "CG",
-          "W": "AT", "K": "GT", "M": "AC", "B": "CGT", "D": "AGT", "H": "ACT", "V": "ACG",
-          "N": "ACGT"}
+_IUPAC = {**IUPAC_BASES, "U": "T"}
 
 
 def motif_instances(motif, n, *, seed=0, pwm_mode="consensus"):

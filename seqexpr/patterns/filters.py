@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from seqexpr.encode import IUPAC_BASES
 from seqexpr.patterns.inputs import check_onehot, real_positions
 
 __all__ = ["first_layer_pwms", "find_first_conv", "pwm_consensus", "pwm_information"]
 
-_PAIRS = {frozenset("AG"): "R", frozenset("CT"): "Y", frozenset("CG"): "S",
-          frozenset("AT"): "W", frozenset("GT"): "K", frozenset("AC"): "M"}
+_PAIRS = {frozenset(bases): code for code, bases in IUPAC_BASES.items() if len(bases) == 2}
 
 
 def find_first_conv(model):
