@@ -21,7 +21,10 @@ from seqexpr.stages import params as stage_params
 
 
 def build_parser() -> argparse.ArgumentParser:
-    load = stage_params.declared("01_load")  # the defaults below are 01's own
+    try:  # the defaults shown below are 01_load's own
+        load = stage_params.declared("01_load")
+    except FileNotFoundError:  # installed without the notebooks: `predict` and `demo` still work
+        load = {}
     p = argparse.ArgumentParser(prog="python -m seqexpr", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -33,9 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--expression", help="expression table (CSV, TSV or Parquet) joined on --id-column")
     src.add_argument("--table", help="one table holding ids, sequences and targets")
     src.add_argument("--id-column",
-                     help=f"id column of the table (default: {load['id_column']})")
+                     help=f"id column of the table (default: {load.get('id_column', 'as 01_load')})")
     src.add_argument("--sequence-column",
-                     help=f"sequence column of --table (default: {load['sequence_column']})")
+                     help="sequence column of --table (default: "
+                     f"{load.get('sequence_column', 'as 01_load')})")
     src.add_argument("--target", nargs="+", required=True,
                      help="target column(s); several give a multi-task model")
     src.add_argument("--replicate-columns", nargs="*", default=None,
@@ -48,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int,
                    help="one seed for every stage: demo data, subsamples, the split, the first "
                    "training seed, bootstraps and the sequences explained (default: "
-                   f"{load['seed']})")
+                   f"{load.get('seed', 'as 01_load')})")
     r.add_argument("--preset", default="default", choices=sorted(stage_params.PRESETS),
                    help="quick: tiny models and few sequences, for smoke runs")
     r.add_argument("--only", nargs="+", metavar="NOTEBOOK",
@@ -80,7 +84,7 @@ def run_parameters(args: argparse.Namespace) -> dict:
             sequence_column=args.sequence_column, replicate_columns=args.replicate_columns,
             group_column=args.group_column, split_column=args.split_column, rna=args.rna,
             seed=args.seed, extra=[(k, stage_params.value(v)) for k, v in args.param])
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, FileNotFoundError) as exc:
         raise SystemExit(f"seqexpr run: {exc}") from None
 
 

@@ -64,6 +64,9 @@ def notebooks_dir() -> Path:
 
 @lru_cache(maxsize=None)
 def _declared(path: str) -> tuple[tuple[str, Any], ...]:
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no notebook {path}: the parameters live in the checkout's "
+                                "notebooks/ (run from a clone of seqexpr)")
     nb = json.loads(Path(path).read_text(encoding="utf-8"))
     cells = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(cells) != 1:
