@@ -211,7 +211,6 @@ def save(model, out_dir, *, extra=None):
     """Write ``model.joblib`` and ``preprocessing.json`` (k-mer settings + ``extra``)."""
     import joblib
 
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, out / "model.joblib")

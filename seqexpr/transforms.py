@@ -273,5 +273,5 @@ def modelled_scale(y, name: str) -> np.ndarray:
     return apply(fit(name, y), y)
 
 
-__all__ = ["NAMES", "fit", "apply", "inverse", "to_dict", "describe", "choose",
+__all__ = ["NAMES", "fit", "apply", "inverse", "has_inverse", "to_dict", "describe", "choose",
            "suggest_transform", "modelled_scale"]

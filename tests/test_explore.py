@@ -1,7 +1,5 @@
 """The explore stage: planted motifs found, transforms suggested, duplicates and replicates."""
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest

@@ -52,7 +52,8 @@ def test_failing_notebook_stops_the_run_and_names_cell_and_error(nbdir, tmp_path
         pipeline.run({"beta": 7}, out, notebooks=["01_a", "02_b", "03_c"], source_dir=nbdir,
                      progress=False)
     msg = str(err.value)
-    assert "02_b" in msg and "cell 4" in msg  # the injected parameters cell counts and "ValueError" in msg and "beta was 7" in msg
+    assert "02_b" in msg and "cell 4" in msg  # the injected parameters cell counts
+    assert "ValueError" in msg and "beta was 7" in msg
     html = (out / "02_b.html").read_text()
     assert "before the failure" in html  # the partial report keeps what ran
     assert not (out / "c.txt").exists() and not (out / "03_c.html").exists()

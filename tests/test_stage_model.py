@@ -41,10 +41,20 @@ def test_model_stage_writes_the_contract(toy_run):
     b = bundle.load_bundle(toy_run / "models" / "ridge_kmer")
     np.testing.assert_allclose(b.predict_sequences(data["seqs"][:5])[:, 0],
                                pred["ridge_kmer"][:5], rtol=1e-5)
-    # resume: finished models are loaded, not retrained
+    # resume: finished models are loaded, not retrained (training is deterministic, so the
+    # file's modification time, not the predictions, tells); other settings retrain
+    saved = toy_run / "models" / "cnn@0" / "model.keras"
+    before = saved.stat().st_mtime_ns
     again = model.train_deep(data, "cnn", 0, run_dir=toy_run, epochs=2, batch_size=64, min_steps=0,
                              params=dict(filters=8, kernel_size=7, n_conv=1, dense=8), verbose=0)
     np.testing.assert_allclose(again["pred"], deep[0]["pred"], rtol=1e-6)
+    assert saved.stat().st_mtime_ns == before
+    ridge = toy_run / "models" / "ridge_kmer" / "model.joblib"
+    before_ridge = ridge.stat().st_mtime_ns
+    model.train_baselines(data, ("ridge_kmer",), run_dir=toy_run, ks=(3, 4))
+    assert ridge.stat().st_mtime_ns == before_ridge
+    model.train_baselines(data, ("ridge_kmer",), run_dir=toy_run, ks=(3,))
+    assert ridge.stat().st_mtime_ns != before_ridge
     model.check(toy_run)
 
 

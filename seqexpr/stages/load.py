@@ -55,9 +55,8 @@ def write_outputs(run_dir: str | os.PathLike, result: io.LoadResult, *,
     out[rf.DROPPED] = run / rf.DROPPED
     result.dropped.to_csv(out[rf.DROPPED], index=False)
     info = dict(result.info, ground_truth=False)
-    if ground_truth is None:  # a truth left by an earlier run here does not describe these data
-        for stale in (rf.GROUND_TRUTH, "ground_truth_sites.csv"):
-            (run / stale).unlink(missing_ok=True)
+    if ground_truth is None:
+        _remove_stale_truth(run)
     else:
         gt = Path(ground_truth)
         if not gt.is_file():
@@ -76,6 +75,16 @@ def write_outputs(run_dir: str | os.PathLike, result: io.LoadResult, *,
         info["ground_truth"] = True
     out[rf.LOAD_INFO] = rf.write_json(run / rf.LOAD_INFO, info)
     return out
+
+
+def _remove_stale_truth(run: Path) -> None:
+    """Delete a ground truth (and its sites file) left by an earlier run in this folder: it
+    does not describe the data being loaded now."""
+    if (run / rf.GROUND_TRUTH).exists():
+        stale = json.loads((run / rf.GROUND_TRUTH).read_text()).get("sites_file")
+        if stale:
+            (run / Path(stale).name).unlink(missing_ok=True)
+        (run / rf.GROUND_TRUTH).unlink()
 
 
 def write_demo_if_missing(fasta, expression=None, *, seed: int = 0) -> dict | None:

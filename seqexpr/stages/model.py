@@ -20,7 +20,7 @@ from seqexpr import runfolder as rf
 from seqexpr.bootstrap import regression_metrics
 
 NAME = "04_model"
-HISTORY_COLUMNS = ["model", "seed", "epoch", "loss", "val_loss", "lr"]
+RUN_HISTORY_COLUMNS = ["model", "seed", "epoch", "loss", "val_loss", "lr"]  # history.csv
 
 
 def run(run_dir, *, seed, n_seeds, deep_models, epochs, min_steps, batch_size, learning_rate,
@@ -50,7 +50,7 @@ def run(run_dir, *, seed, n_seeds, deep_models, epochs, min_steps, batch_size, l
                            n_features=gbm_features, seed=seed, resume=resume)
     metrics = write_outputs(run_dir, data, deep, base)
     history = (pd.concat([r["history"] for r in deep], ignore_index=True) if deep
-               else pd.DataFrame(columns=HISTORY_COLUMNS))
+               else pd.DataFrame(columns=RUN_HISTORY_COLUMNS))
     return dict(data=data, strands=strands, params=params, deep=deep, base=base,
                 history=history, metrics=metrics)
 
@@ -264,7 +264,7 @@ def write_outputs(run_dir, data, deep, baselines):
     rf.write_json(rf.run_path(run_dir, rf.METRICS), metrics)
     hist = [r["history"] for r in deep]
     hist = (pd.concat(hist, ignore_index=True) if hist else pd.DataFrame())
-    hist.reindex(columns=HISTORY_COLUMNS).to_csv(
+    hist.reindex(columns=RUN_HISTORY_COLUMNS).to_csv(
         rf.run_path(run_dir, rf.HISTORY), index=False)
     return metrics
 

@@ -2,13 +2,17 @@
 
 The CLI, the pipeline, the notebook tests and the stages all read that cell through
 ``declared``; ``PRESETS`` and the command-line map live here too, so that a new parameter is
-one new line in one notebook. This module imports only the standard library: the CLI imports
-it before deciding whether TensorFlow is needed.
+one new line in one notebook. Besides the standard library it imports only
+``seqexpr.runfolder`` (itself light): the CLI imports it before deciding whether TensorFlow is
+needed.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
+import importlib
+import inspect
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -72,8 +76,13 @@ def _declared(path: str) -> tuple[tuple[str, Any], ...]:
     if len(cells) != 1:
         raise ValueError(f"{path}: expected one cell tagged 'parameters', found {len(cells)}")
     source = "".join(cells[0]["source"])
+    try:
+        body = ast.parse(source).body
+    except SyntaxError as exc:
+        raise ValueError(f"{path}, parameters cell line {exc.lineno}: not plain Python "
+                         "(no magics or shell lines in the parameters cell)") from None
     out = []
-    for node in ast.parse(source).body:
+    for node in body:
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1
                 and isinstance(node.targets[0], ast.Name)):
             raise ValueError(f"{path}, parameters cell line {node.lineno}: only `name = value` "
@@ -91,7 +100,8 @@ def _declared(path: str) -> tuple[tuple[str, Any], ...]:
 def declared(name: str, directory: str | Path | None = None) -> dict[str, Any]:
     """The parameters notebook ``name`` declares, with their default values, in cell order
     (from ``directory``, by default the checkout's ``notebooks/``)."""
-    return dict(_declared(str(Path(directory or notebooks_dir()) / f"{name}.ipynb")))
+    path = str(Path(directory or notebooks_dir()) / f"{name}.ipynb")
+    return copy.deepcopy(dict(_declared(path)))  # callers may change the lists they get
 
 
 def defaults(name: str, **given: Any) -> dict[str, Any]:
@@ -107,8 +117,13 @@ def defaults(name: str, **given: Any) -> dict[str, Any]:
 
 def from_namespace(namespace: Mapping[str, Any], name: str) -> dict[str, Any]:
     """The values the notebook's parameters cell defined (or papermill injected): the
-    notebook's ``globals()`` restricted to its declared names."""
-    out = {k: namespace[k] for k in declared(name)}
+    notebook's ``globals()`` restricted to its stage's parameters.
+
+    The names come from ``seqexpr.stages.<stage>.run``'s keywords (equal to the cell's names,
+    in order: a test checks it), so a kernel need not find the notebook file itself.
+    """
+    stage = importlib.import_module(f"seqexpr.stages.{name.split('_', 1)[1]}")
+    out = {k: namespace[k] for k in inspect.signature(stage.run).parameters}
     shadowed = [k for k, v in out.items() if callable(v) or type(v).__name__ == "module"]
     if shadowed:
         raise TypeError(f"{name}: the parameter(s) {', '.join(shadowed)} were overwritten by an "
