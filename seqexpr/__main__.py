@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = pipeline.run(params, args.out, preset=args.preset,
                                notebooks=args.only or stage_params.NOTEBOOKS, command=command)
-    except pipeline.PipelineError as exc:
+    except (pipeline.PipelineError, ValueError, FileNotFoundError) as exc:
         print(f"seqexpr run: {exc}", file=sys.stderr)
         return 1
     total = sum(r.seconds for r in results)

@@ -69,6 +69,7 @@ def run(
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
     out = Path(out).resolve()
+    check_out(out, parameters)
     out.mkdir(parents=True, exist_ok=True)
     source_dir = Path(source_dir) if source_dir else stage_params.notebooks_dir()
     names = list(notebooks)
@@ -127,6 +128,42 @@ def run(
     runfolder.update_manifest(out, pipeline={
         "status": "ok", "finished": runfolder.now(), "duration_s": round(time.time() - started, 2)})
     return results
+
+
+INPUT_PARAMETERS = ("fasta", "expression", "table", "ground_truth")
+
+
+def check_out(out: Path, parameters: dict[str, Any]) -> None:
+    """Refuse a run folder that could overwrite the user's files.
+
+    ``out`` must be a new or empty folder, or a run folder of an earlier run (it holds
+    ``manifest.json``); and no input may sit where a stage writes.
+
+    Raises
+    ------
+    ValueError
+        Naming the folder or file at risk and what to do instead.
+    """
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; give a folder for the run, e.g. reports/NAME")
+    if out.is_dir() and not (out / runfolder.MANIFEST).exists():
+        theirs = sorted(p.name for p in out.iterdir())
+        if theirs:
+            shown = ", ".join(theirs[:3]) + (f" and {len(theirs) - 3} more" if len(theirs) > 3
+                                             else "")
+            raise ValueError(
+                f"--out {out} already holds files that are not a seqexpr run's ({shown}); a "
+                "run writes only into a new or empty folder or an earlier run folder, so that "
+                "nothing of yours is overwritten. Give a new folder, e.g. --out reports/NAME.")
+    written = {out / name for files in runfolder.STAGE_FILES.values() for name in files}
+    written |= {out / runfolder.MANIFEST, out / "ground_truth_sites.csv"}
+    for key in INPUT_PARAMETERS:
+        path = parameters.get(key)
+        if path and (Path(path).resolve() in written
+                     or (out / runfolder.MODELS_DIR) in Path(path).resolve().parents):
+            raise ValueError(f"the input {key}={path} sits where the run in {out} writes its "
+                             "own files and would be overwritten; move it out of the run folder "
+                             "or give another --out.")
 
 
 def _describe_failure(name: str, error: Exception, notebook: Path, html: Path) -> str:

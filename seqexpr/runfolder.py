@@ -38,6 +38,37 @@ EVALUATION = "evaluation.csv"  # 05_evaluate: one row per model (and group) with
 ATTRIBUTIONS = "attributions.npz"  # 06_patterns
 MOTIFS = "motifs.tsv"  # 06_patterns: one row per discovered motif
 
+# The files each stage writes, stages in pipeline order. ``models/`` is not listed: 04 reuses a
+# saved model only when its training-data fingerprint matches, so it is a safe cache to keep.
+STAGE_FILES = {
+    "01_load": (SEQUENCES, LOAD_INFO, DROPPED, GROUND_TRUTH),
+    "02_explore": (EXPLORE_INFO, KMER_ASSOC),
+    "03_encode": (ONEHOT, MASK, TARGETS, ENCODING, SPLITS, SPLIT_REPORT),
+    "04_model": (PREDICTIONS, METRICS, HISTORY),
+    "05_evaluate": (EVALUATION,),
+    "06_patterns": (ATTRIBUTIONS, MOTIFS),
+}
+# The earlier stages whose files each stage reads.
+STAGE_READS = {
+    "01_load": (),
+    "02_explore": ("01_load",),
+    "03_encode": ("01_load", "02_explore"),
+    "04_model": ("01_load", "03_encode"),
+    "05_evaluate": ("01_load", "02_explore", "03_encode", "04_model"),
+    "06_patterns": ("01_load", "03_encode", "04_model"),
+}
+
+
+def downstream(stage: str) -> list[str]:
+    """The stages that read, directly or through others, what ``stage`` writes."""
+    if stage not in STAGE_FILES:
+        raise ValueError(f"unknown stage {stage!r}; stages are {list(STAGE_FILES)}")
+    found: list[str] = []
+    for name, reads in STAGE_READS.items():  # pipeline order: a reader comes after its inputs
+        if stage in reads or any(r in found for r in reads):
+            found.append(name)
+    return found
+
 
 def project_root() -> Path:
     """The checkout's root (the folder holding pyproject.toml), or the working directory."""
@@ -123,11 +154,34 @@ def _merge(into: dict, new: dict) -> None:
             into[k] = v
 
 
+def invalidate_after(run_dir: str | os.PathLike, stage: str) -> list[str]:
+    """Remove what the stages downstream of ``stage`` wrote (their files, executed notebooks
+    and reports) and their manifest entries: ``stage`` is about to change their inputs, and a
+    run folder must never mix the outputs of two runs. Returns the names removed."""
+    later = downstream(stage)
+    run = Path(run_dir)
+    removed = []
+    for name in later:
+        for f in (*STAGE_FILES[name], f"{name}.ipynb", f"{name}.html"):
+            if (run / f).is_file():
+                (run / f).unlink()
+                removed.append(f)
+    path = run / MANIFEST
+    if path.exists():
+        manifest = read_json(path)
+        stages = manifest.get("stages", {})
+        if any(name in stages for name in later):
+            manifest["stages"] = {k: v for k, v in stages.items() if k not in later}
+            write_json(path, manifest)
+    return removed
+
+
 def record_stage(run_dir: str | os.PathLike, stage: str, parameters: dict, **extra: Any) -> None:
-    """Record a notebook's parameters (and seed) in the manifest; call it in the notebook's
-    first cell after ``parameters``, so a run started by hand in JupyterLab is recorded too.
-    Returns nothing, so that the call as a cell's last line prints nothing into the report."""
+    """Record a stage's parameters in the manifest before it computes (so a failed stage is
+    recorded too), after removing what later stages wrote (``invalidate_after``). Each
+    ``seqexpr.stages`` module calls it first thing in ``run``."""
     Path(run_dir).mkdir(parents=True, exist_ok=True)
+    invalidate_after(run_dir, stage)
     update_manifest(
         run_dir, stages={stage: {"parameters": dict(parameters), "recorded": now(), **extra}}
     )
