@@ -156,7 +156,7 @@ def check_out(out: Path, parameters: dict[str, Any]) -> None:
                 "run writes only into a new or empty folder or an earlier run folder, so that "
                 "nothing of yours is overwritten. Give a new folder, e.g. --out reports/NAME.")
     written = {out / name for files in runfolder.STAGE_FILES.values() for name in files}
-    written |= {out / runfolder.MANIFEST, out / "ground_truth_sites.csv"}
+    written |= {out / runfolder.MANIFEST, out / runfolder.GROUND_TRUTH_SITES}
     for key in INPUT_PARAMETERS:
         path = parameters.get(key)
         if path and (Path(path).resolve() in written

@@ -22,6 +22,7 @@ SEQUENCES = "sequences.parquet"  # 01_load: id, sequence, length, targets, carri
 LOAD_INFO = "load.json"  # 01_load: targets, replicate/group/split columns, counts
 DROPPED = "dropped.csv"  # 01_load: id, source, line, reason, detail
 GROUND_TRUTH = "ground_truth.json"  # 01_load copies the demo's ground truth here, if given
+GROUND_TRUTH_SITES = "ground_truth_sites.csv"  # its sites, unless it names another file
 EXPLORE_INFO = "explore.json"  # 02_explore: summary figures and the suggested transform
 KMER_ASSOC = "kmer_associations.csv"  # 02_explore: k-mer, k, effect, p, q
 ONEHOT = "onehot.npy"  # 03_encode: (n, L, 4) uint8, rows in sequences.parquet order

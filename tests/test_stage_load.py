@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from seqexpr import runfolder as rf
 from seqexpr.splits import LeakySplitError
 from seqexpr.stages import encode, load, params
 
@@ -54,4 +55,4 @@ def test_a_leaky_split_is_refused_before_anything_is_written(tmp_path, toy):
     _load(run, *_inputs(tmp_path, toy, copies=3))  # every sequence three times
     with pytest.raises(LeakySplitError, match="relative in train"):
         encode.run(**params.defaults("03_encode", run_dir=str(run), split_method="random"))
-    assert not any((run / name).exists() for name in encode.WRITES)
+    assert not any((run / name).exists() for name in rf.STAGE_FILES["03_encode"])

@@ -11,7 +11,6 @@ from seqexpr import encode, splits, transforms
 from seqexpr import runfolder as rf
 
 NAME = "03_encode"
-WRITES = (rf.ONEHOT, rf.MASK, rf.TARGETS, rf.ENCODING, rf.SPLITS, rf.SPLIT_REPORT)
 
 
 def run(run_dir, *, seed, length, pad, trim, flank_left, flank_right, unknown,

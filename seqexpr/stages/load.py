@@ -63,7 +63,7 @@ def write_outputs(run_dir: str | os.PathLike, result: io.LoadResult, *,
             raise FileNotFoundError(f"ground truth not found: {gt.resolve()}; pass "
                                     "ground_truth=None for data that is not the demo.")
         sites = gt.parent / json.loads(gt.read_text()).get("sites_file",
-                                                           "ground_truth_sites.csv")
+                                                           rf.GROUND_TRUTH_SITES)
         if sites.is_file():
             site_ids = pd.read_csv(sites, usecols=["id"], dtype={"id": "str"})["id"]
             if len(site_ids) and not site_ids.isin(set(result.frame["id"])).any():

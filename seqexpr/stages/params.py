@@ -18,9 +18,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-from seqexpr.runfolder import project_root
+from seqexpr.runfolder import STAGE_FILES, project_root
 
-NOTEBOOKS = ("01_load", "02_explore", "03_encode", "04_model", "05_evaluate", "06_patterns")
+NOTEBOOKS = tuple(STAGE_FILES)  # "01_load" ... "06_patterns", in pipeline order
 
 # Parameter sets that trade accuracy for speed. "quick" is for tests and smoke runs on a
 # small demo (a few hundred sequences): every notebook finishes in well under a minute.
