@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqexpr.jsonio import write_json
+from seqexpr.jsonio import atomic, write_json
 
 BASELINES = ("ridge_kmer", "gbm_kmer")
 DEFAULT_KS = (1, 2, 3, 4, 5, 6)
@@ -208,12 +208,17 @@ def fit_baselines(seqs_train, y_train, seqs_valid, y_valid, *, names=BASELINES,
 
 
 def save(model, out_dir, *, extra=None):
-    """Write ``model.joblib`` and ``preprocessing.json`` (k-mer settings + ``extra``)."""
+    """Write ``model.joblib`` and ``preprocessing.json`` (k-mer settings + ``extra``).
+
+    The description goes first and comes back last, each file atomically, so an interrupted
+    save never leaves a new model beside an old description."""
     import joblib
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, out / "model.joblib")
+    (out / "preprocessing.json").unlink(missing_ok=True)
+    with atomic(out / "model.joblib") as tmp:
+        joblib.dump(model, tmp)
     write_json(out / "preprocessing.json", {**model.preprocessing(), **(extra or {})})
     return out
 

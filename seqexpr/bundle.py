@@ -22,7 +22,7 @@ from seqexpr import baselines, transforms
 from seqexpr._checks import IUPAC_DNA
 from seqexpr.encode import decode, encode, to_float
 from seqexpr.io import read_fasta
-from seqexpr.jsonio import write_json
+from seqexpr.jsonio import atomic, write_json
 
 PREPROCESSING = "preprocessing.json"
 ENCODING_KEYS = ("length", "pad", "trim", "unknown", "flank_left", "flank_right", "alphabet",
@@ -55,11 +55,15 @@ def preprocessing_record(encoding, *, model, seed=None, rc_average=True, fingerp
 
 
 def save_bundle(model, out_dir, preprocessing):
-    """Write a deep ``model`` as ``model.keras`` and ``preprocessing`` as JSON in ``out_dir``."""
+    """Write a deep ``model`` as ``model.keras`` and ``preprocessing`` as JSON in ``out_dir``.
 
+    The description goes first and comes back last, each file atomically, so an interrupted
+    save never leaves a new model beside an old description (which resuming would trust)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    model.save(out / "model.keras")
+    (out / PREPROCESSING).unlink(missing_ok=True)
+    with atomic(out / "model.keras") as tmp:
+        model.save(tmp)
     write_json(out / PREPROCESSING, preprocessing)
     return out
 

@@ -1,21 +1,41 @@
-"""JSON files as seqexpr writes them: indented, NumPy values converted, replaced atomically."""
+"""Files as seqexpr writes them: replaced atomically, and JSON indented with NumPy values
+converted."""
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
+
+
+@contextmanager
+def atomic(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` to write to; when the block ends without error it
+    replaces ``path`` in one rename, so no reader (and no interrupted run) ever sees half a file.
+
+    The temporary name keeps the suffix (``np.save`` and Keras look at it) and starts with a dot.
+    On any exception, Ctrl-C included, the temporary file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial{path.suffix}")
+    try:
+        yield tmp
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON (NumPy scalars and arrays converted); returns the path."""
+    """Write ``obj`` as indented JSON (NumPy scalars and arrays converted), atomically; returns
+    the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=_json_default, allow_nan=True) + "\n")
-    tmp.replace(path)
+    with atomic(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, default=_json_default, allow_nan=True) + "\n")
     return path
 
 

@@ -39,7 +39,8 @@ def run(run_dir, *, seed, n_bootstrap, ci, max_points) -> dict:
         pred, groups=groups, metrics=metrics, ceilings=ceilings, group_column=gcol, seed=seed,
         n_bootstrap=n_bootstrap, ci=ci)
 
-    table.to_csv(rf.run_path(run_dir, rf.EVALUATION), index=False)
+    with rf.atomic(rf.run_path(run_dir, rf.EVALUATION)) as tmp:
+        table.to_csv(tmp, index=False)
     current = rf.read_json(mpath) if mpath.exists() else {}
     current["evaluation"] = evaluation
     rf.write_json(mpath, current)

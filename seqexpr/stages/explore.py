@@ -58,7 +58,8 @@ def write_outputs(run_dir, results: dict) -> dict:
     """Write ``explore.json`` and ``kmer_associations.csv``; returns their paths."""
     js = rf.write_json(rf.run_path(run_dir, rf.EXPLORE_INFO), results["summary"])
     csv = rf.run_path(run_dir, rf.KMER_ASSOC)
-    results["associations"].reindex(columns=KMER_COLUMNS).to_csv(csv, index=False)
+    with rf.atomic(csv) as tmp:
+        results["associations"].reindex(columns=KMER_COLUMNS).to_csv(tmp, index=False)
     return {"explore": js, "kmer_associations": csv}
 
 

@@ -151,7 +151,8 @@ def train_deep(data, name, seed, *, run_dir, params=None, resume=True, verbose="
                                            params=settings, rc_average=recipe["rc_augment"])
         prep.update(train_seconds=seconds, best_epoch=history.attrs.get("best_epoch"))
         bundle.save_bundle(model, out, prep)
-        history.to_csv(out / "history.csv", index=False)
+        with rf.atomic(out / "history.csv") as tmp:
+            history.to_csv(tmp, index=False)
         train.clear_checkpoint(out / "checkpoint")
     # a model trained on one strand is scored on that strand only
     pred = predict.predict(model, data["onehot"], mask=data["mask"],
@@ -260,12 +261,13 @@ def write_outputs(run_dir, data, deep, baselines):
                    deep_ensemble=ensemble if ensemble in cols else best_deep,
                    best_baseline=best("baseline", True), noise_ceiling=data["noise_ceiling"],
                    targets=names)
-    pred.to_csv(rf.run_path(run_dir, rf.PREDICTIONS), index=False, float_format="%.6g")
+    with rf.atomic(rf.run_path(run_dir, rf.PREDICTIONS)) as tmp:
+        pred.to_csv(tmp, index=False, float_format="%.6g")
     rf.write_json(rf.run_path(run_dir, rf.METRICS), metrics)
     hist = [r["history"] for r in deep]
     hist = (pd.concat(hist, ignore_index=True) if hist else pd.DataFrame())
-    hist.reindex(columns=RUN_HISTORY_COLUMNS).to_csv(
-        rf.run_path(run_dir, rf.HISTORY), index=False)
+    with rf.atomic(rf.run_path(run_dir, rf.HISTORY)) as tmp:
+        hist.reindex(columns=RUN_HISTORY_COLUMNS).to_csv(tmp, index=False)
     return metrics
 
 
