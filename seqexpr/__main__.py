@@ -60,10 +60,26 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
                    help="any notebook parameter, e.g. -p epochs 20 -p deep_models '[\"cnn\"]'")
 
-    pr = sub.add_parser("predict", help="score new sequences with a saved model folder")
+    from seqexpr.bundle import MAX_UNKNOWN
+
+    pr = sub.add_parser(
+        "predict", help="score new sequences with a saved model folder",
+        description="Score every record of --fasta with the model in --model, encoded as in "
+        "training. A sequence outside the training data is scored and flagged in the 'flag' "
+        "column, which says what was done: length outside the training range (padded, or "
+        "trimmed to the model input at the recorded end; for k-mer models, counts outside the "
+        "training range) or more than "
+        f"{MAX_UNKNOWN * 100:.0f}% N/non-ACGT bases; the terminal gets one line with the "
+        "counts. Flagged sequences are scored rather than refused so that one odd record does "
+        "not cost the batch and every record keeps its row, its prediction labelled as an "
+        "extrapolation; --strict refuses the file instead. An empty record or a non-IUPAC "
+        "character always refuses it.")
     pr.add_argument("--model", required=True, help="a model folder, e.g. reports/demo/models/se_cnn@0")
     pr.add_argument("--fasta", required=True, help="FASTA of sequences to score")
-    pr.add_argument("--out", required=True, help="CSV to write (id, predictions)")
+    pr.add_argument("--out", required=True,
+                    help="CSV file to write (id, predictions, flag), in an existing folder")
+    pr.add_argument("--strict", action="store_true",
+                    help="refuse the file if any sequence is flagged, instead of scoring it")
 
     d = sub.add_parser("demo", help="write the built-in demo dataset")
     d.add_argument("--out", default="data/demo", help="folder (default data/demo)")
@@ -101,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         from seqexpr import bundle
 
         try:
-            bundle.predict_fasta(args.model, args.fasta, args.out)
-        except (ValueError, FileNotFoundError) as exc:  # bad input: say what, not a traceback
+            bundle.predict_fasta(args.model, args.fasta, args.out, strict=args.strict)
+        except (ValueError, OSError) as exc:  # bad input: say what, not a traceback
             print(f"seqexpr predict: {exc}", file=sys.stderr)
             return 1
         return 0

@@ -148,7 +148,9 @@ def train_deep(data, name, seed, *, run_dir, params=None, resume=True, verbose="
         seconds = round(time.perf_counter() - t0, 1)
         history.insert(0, "model", name)
         prep = bundle.preprocessing_record(enc, model=name, seed=seed, fingerprint=fp,
-                                           params=settings, rc_average=recipe["rc_augment"])
+                                           params=settings, rc_average=recipe["rc_augment"],
+                                           train_lengths=[len(data["seqs"][i])
+                                                          for i in idx["train"]])
         prep.update(train_seconds=seconds, best_epoch=history.attrs.get("best_epoch"))
         bundle.save_bundle(model, out, prep)
         with rf.atomic(out / "history.csv") as tmp:
@@ -189,7 +191,9 @@ def train_baselines(data, names=kmer_baselines.BASELINES, *, run_dir,
                 ks=ks, canonical=canonical, n_features=n_features, seed=seed)[name]
             seconds = round(time.perf_counter() - t0, 1)
             extra = {k: data["encoding"][k] for k in ("targets", "target_transform", "rna")}
-            extra.update(settings=settings, training_fingerprint=fp, train_seconds=seconds,
+            extra.update(format=bundle.FORMAT,
+                         train_lengths=bundle.training_lengths([len(seqs[i]) for i in tr]),
+                         settings=settings, training_fingerprint=fp, train_seconds=seconds,
                          seed=int(seed), target_inverse=transforms.has_inverse(
                              data["encoding"]["target_transform"]))
             kmer_baselines.save(model, out, extra=extra)
