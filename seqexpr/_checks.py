@@ -1,15 +1,18 @@
-"""Checks behind ``seqexpr.io.load``: each finds one kind of problem and either fails or drops.
+"""Checks behind ``seqexpr.io.load``: each finds one kind of problem in a set of records.
 
 Every check takes a frame with ``id`` and ``LINE`` columns (plus what it inspects) and returns
-the rows it keeps and a frame of dropped rows (``id, source, line, reason, detail``). When the
-policy for its kind is ``"fail"`` it raises :class:`InputError` naming the file, the first
-records, their lines, and how to fix them instead.
+the rows it keeps and a frame of the rows it sets aside (``id, source, line, reason, detail``
+and the working column ``FIX``). Set-aside rows go on to no later check. ``FIX`` holds the
+advice on rows whose kind the policy fails on, and is empty on rows it drops: ``load`` runs
+every check first, then refuses with one :class:`InputError` listing every problem
+(:func:`refuse`), so that one run shows all there is to fix.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shlex
 
 import numpy as np
 import pandas as pd
@@ -23,6 +26,7 @@ DEFAULT_POLICY = {
     "duplicate_id": "fail",  # same id, different content (identical copies are always merged)
     "invalid_char": "fail",
     "empty": "drop",
+    "length_outlier": "drop",  # far longer than the rest (see length_limit)
     "missing_id": "drop",  # a table row with an empty id cell
     "missing_in_table": "drop",
     "missing_in_fasta": "drop",
@@ -33,17 +37,76 @@ DEFAULT_POLICY = {
 
 IUPAC_DNA = "".join(IUPAC_BASES)  # "ACGTRYSWKMBDHVN"
 LINE = "__line__"  # working column holding each record's 1-based line (header or table row)
-_SHOW = 3  # records named in an error message besides the count
+FIX = "__fix__"  # working column of set-aside rows: the advice where the kind fails, else NaN
+_SHOW = 3  # records named in an error message besides the first of each kind
 
 
 class InputError(ValueError):
-    """Malformed input; ``.file``, ``.line`` (1-based) and ``.record`` point at the first case."""
+    """Malformed input; ``.file``, ``.line`` (1-based) and ``.record`` point at the first case.
 
-    def __init__(self, message: str, *, file=None, line=None, record=None):
+    Raised by ``load`` after every check, it also carries ``.problems`` (every record that
+    fails: ``id, source, line, reason, detail``), ``.dropped`` (those the policy drops) and
+    ``.fixes`` (the advice per kind); elsewhere these are None.
+    """
+
+    def __init__(self, message: str, *, file=None, line=None, record=None, problems=None,
+                 dropped=None, fixes=None):
         super().__init__(message)
         self.file = file
         self.line = None if line is None or pd.isna(line) else int(line)
         self.record = record
+        self.problems, self.dropped, self.fixes = problems, dropped, fixes
+
+
+# -- advice --------------------------------------------------------------------------------
+# notebook parameters that `python -m seqexpr run` has a flag for (io.load's `targets` is the
+# notebooks' `target`)
+_FLAGS = {"id_column": "--id-column", "sequence_column": "--sequence-column",
+          "targets": "--target", "target": "--target", "group_column": "--group-column",
+          "split_column": "--split-column", "replicate_columns": "--replicate-columns",
+          "seed": "--seed"}
+
+
+def option(name: str, value) -> str:
+    """A parameter setting spelled for Python and for ``python -m seqexpr run``.
+
+    Examples
+    --------
+    >>> option("rna", True)
+    'rna=True (command line: --rna)'
+    >>> option("split_method", "homology")
+    'split_method="homology" (command line: -p split_method homology)'
+    """
+    return f"{name}={python_literal(value)} (command line: {command_line(name, value)})"
+
+
+def python_literal(value) -> str:
+    """``value`` as Python source, strings in double quotes (as JSON writes them)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{python_literal(k)}: {python_literal(v)}"
+                               for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(map(python_literal, value)) + "]"
+    return json.dumps(value) if isinstance(value, str) else repr(value)
+
+
+def command_line(name: str, value) -> str:
+    """The ``run`` arguments that set notebook parameter ``name`` to ``value``: its own flag
+    where there is one, else ``-p NAME VALUE`` (VALUE read as JSON, or as plain text)."""
+    if name == "rna" and value is True:
+        return "--rna"
+    flag = _FLAGS.get(name)
+    if flag and isinstance(value, (str, int)) and not isinstance(value, bool):
+        return f"{flag} {shlex.quote(str(value))}"
+    if flag and isinstance(value, (list, tuple)) and value:
+        return f"{flag} {' '.join(shlex.quote(str(v)) for v in value)}"
+    text = json.dumps(value)
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+        except json.JSONDecodeError:  # read back as plain text: no JSON quotes needed
+            text = value
+    return f"-p {name} {shlex.quote(text)}"
 
 
 def resolve_policy(policy: dict | str | None) -> dict[str, str]:
@@ -62,11 +125,11 @@ def resolve_policy(policy: dict | str | None) -> dict[str, str]:
 
 
 _EMPTY = pd.DataFrame({c: pd.Series(dtype="Int64" if c == "line" else "str")
-                       for c in DROPPED_COLUMNS})
+                       for c in DROPPED_COLUMNS} | {FIX: pd.Series(dtype="object")})
 
 
 def empty_dropped() -> pd.DataFrame:
-    """A dropped-records frame without rows: ``id, source, line, reason, detail``."""
+    """A set-aside frame without rows: ``id, source, line, reason, detail`` and ``FIX``."""
     return _EMPTY.copy()
 
 
@@ -84,10 +147,10 @@ def where(source: str, line) -> str:
 
 def decide(kind: str, frame: pd.DataFrame, bad: np.ndarray, details, *, source: str,
            policy: dict, fix: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Fail on, or drop, the rows of ``frame`` where ``bad`` (n,) bool is true.
+    """Set aside the rows of ``frame`` where ``bad`` (n,) bool is true.
 
-    ``details`` is one string per bad row (or one for all); ``fix`` the advice in the error.
-    Returns the kept rows and the dropped-rows frame.
+    ``details`` is one string per bad row (or one for all); ``fix`` the advice in the error
+    when ``policy[kind]`` is ``"fail"``. Returns the kept rows and the set-aside frame.
     """
     bad = np.asarray(bad, bool)
     if not bad.any():
@@ -98,27 +161,58 @@ def decide(kind: str, frame: pd.DataFrame, bad: np.ndarray, details, *, source: 
 
 def report(kind: str, frame: pd.DataFrame, bad: np.ndarray, details, *, source: str,
            policy: dict, fix: str | None = None) -> pd.DataFrame:
-    """Raise for ``bad`` rows if ``policy[kind]`` is ``"fail"``, else return their drop rows."""
+    """The set-aside rows for ``bad``; ``FIX`` holds ``fix`` if ``policy[kind]`` is "fail"."""
     rows = frame.loc[bad, ["id", LINE]]
     details = [details] * len(rows) if isinstance(details, str) else list(details)
-    if policy[kind] == "fail":
-        raise problem(kind, source, rows["id"].tolist(), rows[LINE].tolist(), details, fix=fix)
     return pd.DataFrame({"id": rows["id"].astype("str").to_numpy(), "source": source,
                          "line": rows[LINE].astype("Int64").to_numpy(), "reason": kind,
-                         "detail": details})
+                         "detail": details,
+                         FIX: (fix or "fix the input") if policy[kind] == "fail" else None})
 
 
-def problem(kind: str, source: str, ids, lines, details, *, fix: str | None = None) -> InputError:
-    """An :class:`InputError` naming the first record, a few more, the count and the fix."""
-    fix = fix or "fix the input"
-    msg = f"{where(source, lines[0])}, record '{ids[0]}': {details[0]}"
-    if len(ids) > 1:
-        more = ", ".join(f"{unit(source)} {l} '{i}'" for i, l in
-                         zip(ids[1:1 + _SHOW], lines[1:1 + _SHOW]))
-        etc = ", ..." if len(ids) > 1 + _SHOW else ""
-        msg += f"; and {len(ids) - 1} more record(s) with this problem ({more}{etc})"
-    msg += f"; {fix} or pass policy={json.dumps({kind: 'drop'})}."
-    return InputError(msg, file=source, line=lines[0], record=str(ids[0]))
+def refuse(problems: pd.DataFrame, fixes: dict[str, str], dropped: pd.DataFrame | None = None,
+           *, listed_in: str = "in this error's .problems") -> InputError:
+    """One :class:`InputError` for every record that fails, grouped by kind in check order.
+
+    The message counts each kind, names its first records with file and line and says how to
+    fix them or drop them (in Python and on the command line), counts ``dropped`` (the rows the
+    policy drops anyway) and says where the full list is (``listed_in``).
+    """
+    kinds = problems.groupby("reason", sort=False).size()
+    lines = []
+    if len(kinds) > 1:
+        lines.append(f"{len(problems)} records fail the input checks ("
+                     + ", ".join(f"{k}: {n}" for k, n in kinds.items())
+                     + "); the first of each kind:")
+    for kind, rows in problems.groupby("reason", sort=False):
+        first = rows.iloc[0]
+        msg = f"{where(first['source'], first['line'])}, record '{first['id']}': {first['detail']}"
+        if len(rows) > 1:
+            more = ", ".join(
+                f"{unit(s) if s == first['source'] else s + ' ' + unit(s)} {l} '{i}'"
+                for i, s, l in rows[["id", "source", "line"]].iloc[1:1 + _SHOW].to_numpy())
+            etc = ", ..." if len(rows) > 1 + _SHOW else ""
+            msg += f"; and {len(rows) - 1} more record(s) with this problem ({more}{etc})"
+        lines.append(f"{msg}; {fixes[kind]}.")
+    tail = f"Or drop such records: {option('policy', {k: 'drop' for k in kinds.index})}."
+    if dropped is not None and len(dropped):
+        counts = dropped.groupby("reason", sort=False).size()
+        tail += (f" Besides, the policy drops {len(dropped)} record(s) ("
+                 + ", ".join(f"{k}: {n}" for k, n in counts.items()) + ").")
+    lines.append(f"{tail} The full list ({len(problems)} record(s), with file and line) is "
+                 f"{listed_in}.")
+    first = problems.iloc[0]
+    return InputError("\n".join(lines), file=first["source"], line=first["line"],
+                      record=str(first["id"]), problems=problems, dropped=dropped, fixes=fixes)
+
+
+def split_problems(aside: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """Split set-aside rows into ``(problems, dropped, fixes)``: the rows whose kind fails, the
+    rows dropped (both ``DROPPED_COLUMNS`` only, index reset) and the advice per failing kind."""
+    fails = aside[FIX].notna().to_numpy()
+    fixes = aside.loc[fails].groupby("reason", sort=False)[FIX].first().to_dict()
+    return (aside.loc[fails, DROPPED_COLUMNS].reset_index(drop=True),
+            aside.loc[~fails, DROPPED_COLUMNS].reset_index(drop=True), fixes)
 
 
 # -- sequences -----------------------------------------------------------------------------
@@ -170,7 +264,7 @@ def check_alphabet(frame, *, source, policy, rna=False):
     bad[recs] = True
     fix = "fix the sequence"
     if any_u and not rna:
-        fix = "these look like RNA: pass rna=True to read U as T, or fix the sequence"
+        fix = f"these look like RNA: read U as T with {option('rna', True)}, or fix the sequence"
     return decide("invalid_char", frame, bad, details, source=source, policy=policy, fix=fix)
 
 
@@ -186,6 +280,35 @@ def _invalid_detail(chars: list[str], pos: np.ndarray) -> str:
         parts.append(f"{len(by_char) - 5} more kinds of character")
     verb = "is" if len(pos) == 1 else "are"
     return f"{'; '.join(parts)} {verb} not IUPAC DNA ({IUPAC_DNA})"
+
+
+def length_limit(lengths: np.ndarray) -> int:
+    """The longest sequence (nt) accepted among ``lengths`` (n,) int: ten times the median, or
+    the upper fence of a wide spread, ``Q3 * (Q3 / Q1) ** 3`` (Tukey's far-out fence, k = 3, on
+    log lengths), whichever is larger.
+
+    03_encode pads every sequence to the longest, so a sequence ten times the median makes the
+    encoded arrays ten times their size, 90 % of it padding: a wrong record (a chromosome,
+    records run together), not a measurement. The fence keeps libraries whose lengths truly
+    vary (native UTRs, 50-2,000 nt): there the long ones belong to the spread.
+    """
+    q1, med, q3 = np.percentile(lengths, [25, 50, 75])
+    return int(max(10 * med, q3 * (q3 / max(q1, 1.0)) ** 3))
+
+
+def check_length(frame, *, source, policy, max_length=None):
+    """Drop (or fail on) sequences longer than ``max_length`` nt (``length_limit`` if None)."""
+    lengths = frame["sequence"].str.len().to_numpy()
+    if not lengths.size:
+        return frame, empty_dropped()
+    limit = length_limit(lengths) if max_length is None else int(max_length)
+    bad = lengths > limit
+    med = float(np.median(lengths))
+    details = [f"{n} nt; median {med:g} nt, limit {limit} nt" for n in lengths[bad]]
+    fix = ("check the record (a chromosome? records run together?): 03_encode pads every "
+           "sequence to the longest; to keep it, raise the limit with "
+           f"{option('max_length', int(lengths.max(initial=0)))}")
+    return decide("length_outlier", frame, bad, details, source=source, policy=policy, fix=fix)
 
 
 # -- duplicates ----------------------------------------------------------------------------
@@ -216,7 +339,7 @@ def check_duplicates(frame, columns, *, source, policy, what="sequence"):
         dropped_extra = pd.DataFrame({
             "id": rows["id"].astype("str").to_numpy(), "source": source,
             "line": rows[LINE].astype("Int64").to_numpy(), "reason": "duplicate_id",
-            "detail": details})
+            "detail": details, FIX: None})  # merged whatever the policy
         kept = frame.loc[~extra]
         conflict = conflict[~extra]
     if conflict.any():
@@ -242,7 +365,7 @@ _TARGET_FIX = {
 
 
 def check_targets(frame, targets, *, source, policy):
-    """Turn target columns into float64, failing on or dropping text, infinity and NaN.
+    """Turn target columns into float64, setting aside rows with text, infinity or NaN.
 
     A row with several problems is reported once, under the first of: non-numeric text,
     infinite, missing.

@@ -20,6 +20,7 @@ Conventions (recorded in ``encoding.json`` by 03_encode):
 
 from __future__ import annotations
 
+import os
 from typing import Sequence
 
 import numpy as np
@@ -236,6 +237,31 @@ def decode(onehot: np.ndarray, mask: np.ndarray | None = None) -> list[str]:
     return [row[k].tobytes().decode() for row, k in zip(letters, keep)]
 
 
+def encoded_nbytes(lengths: Sequence[int] | np.ndarray, length: int) -> int:
+    """Bytes :func:`encode` holds at its peak for sequences of ``lengths`` (n,) nt in a
+    ``length``-nt window: the (n, L) codes and mask and the (n, L, 4) one-hot, all uint8
+    (6 bytes per position), and, when lengths differ, the int64 gather index and the bytes
+    gathered for the largest group of equal-length sequences."""
+    lengths = np.asarray(lengths, np.int64)
+    arrays = 6 * lengths.size * int(length)
+    if not lengths.size or (lengths == length).all():  # encode_codes's fast path: no index
+        return arrays
+    sizes, counts = np.unique(np.minimum(lengths, int(length)), return_counts=True)
+    return arrays + 9 * int((sizes * counts).max())
+
+
+def total_memory() -> int | None:
+    """This machine's physical memory in bytes; None where it cannot be read."""
+    try:
+        import psutil
+    except ImportError:  # not a dependency: the POSIX figures serve as well
+        try:
+            return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (AttributeError, ValueError, OSError):
+            return None
+    return int(psutil.virtual_memory().total)
+
+
 def encoding_summary(
     lengths: Sequence[int] | np.ndarray,
     *,
@@ -275,6 +301,7 @@ def encoding_summary(
 
 
 __all__ = [
-    "ALPHABET", "BASE_CODE", "IUPAC_BASES", "encode", "encode_codes", "to_float", "reverse_complement",
-    "reverse_complement_str", "decode", "encoding_summary",
+    "ALPHABET", "BASE_CODE", "IUPAC_BASES", "encode", "encode_codes", "to_float",
+    "reverse_complement", "reverse_complement_str", "decode", "encoding_summary",
+    "encoded_nbytes", "total_memory",
 ]

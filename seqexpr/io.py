@@ -3,7 +3,8 @@
 Stage 01_load. ``load`` runs every check of ``seqexpr._checks`` and returns the joined frame,
 the dropped records with their reasons, and a summary; ``seqexpr.stages.load`` writes them to
 the run folder (``sequences.parquet``, ``load.json``, ``dropped.csv``; see docs/run_folder.md).
-Nothing is lost silently: each record not carried forward is a row of ``dropped.csv``.
+Nothing is lost silently: each record not carried forward is a row of ``dropped.csv``, and
+when records fail the checks, one error lists them all (``problems.csv`` in the run folder).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from seqexpr._checks import (
-    DEFAULT_POLICY, DROPPED_COLUMNS, IUPAC_DNA, LINE, InputError, check_alphabet,
-    check_duplicates, check_empty, check_targets, decide, empty_dropped, resolve_policy,
+    DEFAULT_POLICY, IUPAC_DNA, LINE, InputError, check_alphabet, check_duplicates, check_empty,
+    check_length, check_targets, decide, empty_dropped, option, refuse, resolve_policy,
+    split_problems,
 )
 from seqexpr._readers import normalize, read_fasta, read_table
 
@@ -36,11 +38,13 @@ class LoadResult:
     info: dict = field(default_factory=dict)
 
 
-def _columns_or_fail(tab, needed, source, what):
+def _columns_or_fail(tab, needed, source, *names):
+    """Fail unless ``tab`` has the ``needed`` columns; ``names`` are the parameters naming them."""
     missing = [c for c in needed if c not in tab.columns]
     if missing:
+        how = " or ".join(option(n, "NAME") for n in names)
         raise InputError(f"{source} line 1: no column {', '.join(map(repr, missing))}; its "
-                         f"columns are {list(tab.columns)}; pass {what} naming one of them.",
+                         f"columns are {list(tab.columns)}; pass {how} naming one of them.",
                          file=source, line=1)
 
 
@@ -50,7 +54,7 @@ def _replicates(tab, given, exclude, source):
                  and pd.api.types.is_numeric_dtype(tab[c])]
         return found
     given = [given] if isinstance(given, str) else list(given)
-    _columns_or_fail(tab, given, source, "replicate_columns=")
+    _columns_or_fail(tab, given, source, "replicate_columns")
     for c in given:
         num = pd.to_numeric(tab[c], errors="coerce")
         bad = tab[c].notna() & num.isna()
@@ -66,23 +70,25 @@ def _replicates(tab, given, exclude, source):
 def load(*, fasta=None, expression=None, table=None, id_column: str | None = "id",
          sequence_column: str = "sequence", targets=("expression",), replicate_columns=None,
          group_column: str | None = None, split_column: str | None = None, rna: bool = False,
-         policy: dict | str | None = None) -> LoadResult:
+         policy: dict | str | None = None, max_length: int | None = None) -> LoadResult:
     """Read, check and join sequences and their measured expression.
 
     Give ``fasta`` + ``expression`` (joined on ``id_column``) or one ``table`` holding a
     ``sequence_column``. Checks, in order: empty sequences, characters outside IUPAC DNA
-    (lower case is accepted and upper-cased; ``U`` only with ``rna=True``), target values
-    (non-numeric, infinite, missing), duplicate ids (identical copies are merged, one kept),
-    ids on one side only. ``policy`` says per kind whether to ``"fail"`` (raise
-    :class:`InputError` naming file, line and record) or ``"drop"`` (record the row in
-    ``dropped``); see ``DEFAULT_POLICY``; a single word applies to every kind.
+    (lower case is accepted and upper-cased; ``U`` only with ``rna=True``), length outliers,
+    target values (non-numeric, infinite, missing), duplicate ids (identical copies are
+    merged, one kept), ids on one side only. ``policy`` says per kind whether to ``"fail"`` or
+    ``"drop"`` (record the row in ``dropped``); see ``DEFAULT_POLICY``; a single word applies
+    to every kind. Every check runs before any failure is raised, so one :class:`InputError`
+    names the first record of each failing kind (file, line) and carries them all in
+    ``.problems``.
 
     Parameters
     ----------
     fasta, expression, table : str or PathLike, optional
     id_column : str or None
-        Column of the table holding the ids; ``None`` in the one-table form numbers the rows
-        (``row<line>``).
+        Column of the table holding the ids; ``None`` (or ``""``) in the one-table form
+        numbers the rows (``row<line>``).
     sequence_column : str
         Column holding the sequences in the one-table form.
     targets : str or sequence of str
@@ -92,6 +98,10 @@ def load(*, fasta=None, expression=None, table=None, id_column: str | None = "id
         contains ``rep`` (any case); ``[]`` none.
     group_column, split_column : str, optional
         Carried unchanged.
+    max_length : int, optional
+        Longest sequence accepted, in nt; longer ones are ``length_outlier`` records. ``None``
+        takes ``seqexpr._checks.length_limit`` of the lengths (ten times the median, or more
+        when lengths vary widely).
 
     Returns
     -------
@@ -103,6 +113,7 @@ def load(*, fasta=None, expression=None, table=None, id_column: str | None = "id
     """
     t0 = time.perf_counter()
     pol = resolve_policy(policy)
+    id_column = id_column or None  # "" is how a command line says None
     targets = [targets] if isinstance(targets, str) else list(targets)
     if (fasta is None) == (table is None):
         raise ValueError("give either fasta= together with expression=, or table= (one table "
@@ -110,6 +121,9 @@ def load(*, fasta=None, expression=None, table=None, id_column: str | None = "id
     if fasta is not None and expression is None:
         raise ValueError("fasta= needs expression=, the table of measured values to join on "
                          f"{id_column!r}.")
+    if fasta is not None and id_column is None:
+        raise ValueError("fasta= + expression= are joined on an id column: pass "
+                         f"{option('id_column', 'NAME')} naming the table's id column.")
     one_table = table is not None
     tab_path = Path(table if one_table else expression)
     tab_src = tab_path.name
@@ -118,11 +132,11 @@ def load(*, fasta=None, expression=None, table=None, id_column: str | None = "id
     if one_table and id_column is None:
         tab.insert(0, "id", [f"row{i}" for i in tab.index])
         id_column = "id"
-    _columns_or_fail(tab, [id_column], tab_src, "id_column=")
-    _columns_or_fail(tab, targets, tab_src, "targets=")
-    _columns_or_fail(tab, text_cols, tab_src, "sequence_column=")
+    _columns_or_fail(tab, [id_column], tab_src, "id_column")
+    _columns_or_fail(tab, targets, tab_src, "targets")
+    _columns_or_fail(tab, text_cols, tab_src, "sequence_column")
     _columns_or_fail(tab, [c for c in (group_column, split_column) if c], tab_src,
-                     "group_column= / split_column=")
+                     "group_column", "split_column")
     reserved = {"id", "sequence", "length", LINE}
     clash = [c for c in targets if c in reserved]
     if clash:
@@ -152,6 +166,8 @@ def load(*, fasta=None, expression=None, table=None, id_column: str | None = "id
         out.append(d)
         frame, d = check_alphabet(frame, source=source, policy=pol, rna=rna)
         out.append(d)
+        frame, d = check_length(frame, source=source, policy=pol, max_length=max_length)
+        out.append(d)
         return frame, out
 
     if one_table:
@@ -176,8 +192,8 @@ def load(*, fasta=None, expression=None, table=None, id_column: str | None = "id
             raise InputError(
                 f"{tab_src}: no id in column {id_column!r} matches a record of {fa_src} "
                 f"(FASTA ids look like {list(fa_ids[:2])}, table ids like "
-                f"{list(tab_ids[:2])}); check id_column= and that the FASTA id is the first "
-                "word of each header.", file=tab_src, line=1)
+                f"{list(tab_ids[:2])}); check {option('id_column', 'NAME')} and that the "
+                "FASTA id is the first word of each header.", file=tab_src, line=1)
         fa, d = seq_checks(fa, fa_src)
         drops += d
         fa, d = check_duplicates(fa, ["sequence"], source=fa_src, policy=pol,
@@ -200,8 +216,10 @@ def load(*, fasta=None, expression=None, table=None, id_column: str | None = "id
         merged = fa[["id", "sequence"]].merge(work.drop(columns=LINE), on="id", how="inner",
                                               validate="one_to_one")
 
-    dropped = pd.concat([d for d in drops if len(d)] or [empty_dropped()], ignore_index=True)
-    dropped = dropped[DROPPED_COLUMNS]
+    aside = pd.concat([d for d in drops if len(d)] or [empty_dropped()], ignore_index=True)
+    problems, dropped, fixes = split_problems(aside)
+    if len(problems):
+        raise refuse(problems, fixes, dropped)
     counts = dropped["reason"].value_counts()
     if merged.empty:
         raise InputError(f"no record left after the checks (dropped: {counts.to_dict()}); "
@@ -227,11 +245,14 @@ def load(*, fasta=None, expression=None, table=None, id_column: str | None = "id
                    {"fasta": fasta, "expression": expression, "table": table}.items()},
         "counts": {"fasta": n_fasta, "table": len(tab), "kept": len(frame),
                    "dropped": {k: int(v) for k, v in counts.items()}},
+        "summary": f"kept {len(frame):,} records, dropped {len(dropped):,}"
+                   + (f" ({', '.join(f'{k}: {v:,}' for k, v in counts.items())})"
+                      if len(dropped) else ""),
         "lengths": lengths, "length_policy": length_policy, "length_note": note,
         "ground_truth": False, "rna": bool(rna), "soft_masked": int(soft_masked),
         "policy": pol, "seconds": round(time.perf_counter() - t0, 3),
     }
-    return LoadResult(frame, dropped.reset_index(drop=True), info)
+    return LoadResult(frame, dropped, info)
 
 
 def _isin(values: pd.Series, pool) -> np.ndarray:
@@ -256,5 +277,6 @@ def _length_policy(length: np.ndarray) -> tuple[str, str]:
     if hi > 1.5 * med or lo < 0.5 * med:
         note = (f"lengths differ widely ({lo} to {hi} nt, median {med:g}): 03_encode pads "
                 f"every sequence to the longest ({hi} nt) and masks the padding; consider "
-                f"length={p95} there (the 95th percentile) to trim the few long ones")
+                f"{option('length', p95)} there (the 95th percentile) to trim the few long "
+                "ones")
     return "pad", note

@@ -21,6 +21,7 @@ MANIFEST = "manifest.json"
 SEQUENCES = "sequences.parquet"  # 01_load: id, sequence, length, targets, carried columns
 LOAD_INFO = "load.json"  # 01_load: targets, replicate/group/split columns, counts
 DROPPED = "dropped.csv"  # 01_load: id, source, line, reason, detail
+PROBLEMS = "problems.csv"  # 01_load, when it refuses the input: id, source, line, reason, detail
 GROUND_TRUTH = "ground_truth.json"  # 01_load copies the demo's ground truth here, if given
 GROUND_TRUTH_SITES = "ground_truth_sites.csv"  # its sites, unless it names another file
 EXPLORE_INFO = "explore.json"  # 02_explore: summary figures and the suggested transform
@@ -42,7 +43,7 @@ MOTIFS = "motifs.tsv"  # 06_patterns: one row per discovered motif
 # The files each stage writes, stages in pipeline order. ``models/`` is not listed: 04 reuses a
 # saved model only when its training-data fingerprint matches, so it is a safe cache to keep.
 STAGE_FILES = {
-    "01_load": (SEQUENCES, LOAD_INFO, DROPPED, GROUND_TRUTH),
+    "01_load": (SEQUENCES, LOAD_INFO, DROPPED, PROBLEMS, GROUND_TRUTH),
     "02_explore": (EXPLORE_INFO, KMER_ASSOC),
     "03_encode": (ONEHOT, MASK, TARGETS, ENCODING, SPLITS, SPLIT_REPORT),
     "04_model": (PREDICTIONS, METRICS, HISTORY),

@@ -17,6 +17,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from seqexpr._checks import option
 from seqexpr.homology import clusters_from_index, kmer_index
 
 SPLITS = ("train", "valid", "test")
@@ -283,8 +284,9 @@ def resolve_method(split_method: str, split_column: str | None,
     if column:
         return "column", column
     if split_method == "column":
-        raise ValueError('split_method="column" needs a column: pass split_column="NAME" '
-                         "(a column carried in sequences.parquet)")
+        raise ValueError(f'split_method="column" needs a column: pass '
+                         f"{option('split_column', 'NAME')}, naming a column carried in "
+                         "sequences.parquet")
     return "homology", None
 
 
@@ -297,9 +299,10 @@ def check_leakage(report: dict, *, allow_leaky: bool = False) -> None:
         f"leaky split: {t['n']} of {report['counts']['test']} test sequences ({t['fraction']:.1%}, "
         f"above the threshold {report['threshold']:.1%}) have a relative in train "
         f"({report['relative_definition']}). Test scores would be inflated. Fix: use "
-        'split_method="homology" (relatives kept in one split; add split_column="" to ignore '
-        "a split column given with the data), or group by a column; or pass allow_leaky=True "
-        "to go on anyway (the report will say so loudly)."
+        f"{option('split_method', 'homology')}, which keeps relatives in one split; if the "
+        f"data came with a split column, also pass {option('split_column', '')} to ignore it. "
+        f"Or group by a column, or pass {option('allow_leaky', True)} to go on anyway (the "
+        "report will say so loudly)."
     )
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from seqexpr._backend import BACKEND, keras, set_seed
+from seqexpr._checks import option
 from seqexpr.batches import OneHotBatches, plain_batches, tf_batches
 from seqexpr.encode import to_float
 
@@ -301,7 +302,7 @@ def _restore(model, path):
     mine, theirs = model.optimizer.variables, saved.optimizer.variables
     if len(mine) != len(theirs):
         raise ValueError(f"checkpoint {path} has a different optimizer; delete the folder or "
-                         "pass resume=False")
+                         f"pass {option('resume', False)}")
     for v, w in zip(mine, theirs):
         v.assign(w)
 

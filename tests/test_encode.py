@@ -99,3 +99,12 @@ def test_encoding_summary_counts_padding_trimming_and_unknowns():
     s = encoding_summary([len(q) for q in seqs], length=5, mask=m, onehot=x)
     assert (s["n_padded"], s["n_trimmed"], s["nt_trimmed"]) == (1, 1, 3)
     assert s["unknown_bases"] == 1 and s["sequences_with_unknown"] == 1
+
+
+def test_encoded_nbytes_counts_the_arrays_and_the_gather_index():
+    from seqexpr.encode import encoded_nbytes
+
+    assert encoded_nbytes([200] * 10, 200) == 6 * 10 * 200  # equal lengths: no index
+    # 30 sequences of 200 nt padded to 5,000 nt: their 6,000 bases are the largest gather
+    assert encoded_nbytes([200] * 30 + [5000], 5000) == 6 * 31 * 5000 + 9 * 30 * 200
+    assert encoded_nbytes([200] * 30, 100) == 6 * 30 * 100 + 9 * 30 * 100  # trimmed

@@ -367,3 +367,62 @@ def test_demo_if_missing_leaves_other_inputs_alone(pair):
     fa, tab = pair
     assert load_stage.write_demo_if_missing(fa, tab) is None
     assert load_stage.write_demo_if_missing(None) is None
+
+
+# -- every problem before refusing ----------------------------------------------------------
+def test_every_failing_record_is_listed_before_refusing(tmp_path):
+    g = "ACGT" * 50  # 200 nt
+    recs = [("a", [g]), ("b", ["ACXT" + g]), ("c", []), ("d", [g + "*"]), ("e", [g]),
+            ("e", [g[::-1]]), ("f", ["A" * 5000]), ("g", [g]), ("h", [g]), ("i", [g])]
+    fa = write_fasta(tmp_path / "lib.fa", recs)  # headers at lines 1, 3, 5, 6, 8, 10, ..., 18
+    tab = tmp_path / "t.csv"
+    tab.write_text('id,expression\na,1\nb,2\nc,3\nd,4\ne,1\nf,2\ng,high\nh,\ni,"1,5"\n')
+    with pytest.raises(InputError) as e:
+        io.load(fasta=fa, expression=tab)
+    msg = str(e.value)
+    assert msg.startswith("6 records fail the input checks (invalid_char: 2, duplicate_id: 2, "
+                          "nonnumeric_target: 2)")
+    assert "lib.fa line 3, record 'b': character 'X' at position 3" in msg
+    assert "t.csv line 8, record 'g': target 'expression' holds 'high'" in msg
+    assert "the policy drops 3 record(s) (empty: 1, length_outlier: 1, missing_target: 1)" in msg
+    got = e.value.problems
+    assert got.columns.tolist() == ["id", "source", "line", "reason", "detail"]
+    assert got[["id", "source", "line", "reason"]].values.tolist() == [
+        ["b", "lib.fa", 3, "invalid_char"], ["d", "lib.fa", 6, "invalid_char"],
+        ["e", "lib.fa", 8, "duplicate_id"], ["e", "lib.fa", 10, "duplicate_id"],
+        ["g", "t.csv", 8, "nonnumeric_target"], ["i", "t.csv", 10, "nonnumeric_target"]]
+    assert e.value.dropped["id"].tolist() == ["c", "f", "h"]
+    # the advice works: dropping every failing kind loads the rest, every record accounted for
+    res = io.load(fasta=fa, expression=tab, policy={"invalid_char": "drop", "duplicate_id": "drop",
+                                                    "nonnumeric_target": "drop"})
+    assert res.frame["id"].tolist() == ["a"]
+    assert len(res.dropped) == len(got) + len(e.value.dropped)
+
+
+# -- length outliers ------------------------------------------------------------------------
+def test_length_outliers_dropped_with_the_rule_in_the_detail_or_refused(tmp_path):
+    g = "ACGT" * 50
+    recs = [(f"s{i}", [g]) for i in range(8)] + [("huge", ["A" * 100_000]), ("long", ["C" * 5000])]
+    fa = write_fasta(tmp_path / "l.fa", recs)
+    tab = write_table(tmp_path / "t.csv", [f"{r[0]},1" for r in recs])
+    res = io.load(fasta=fa, expression=tab)
+    assert res.info["lengths"]["max"] == 200 and len(res.frame) == 8
+    assert res.dropped[["id", "line", "reason", "detail"]].values.tolist() == [
+        ["huge", 17, "length_outlier", "100000 nt; median 200 nt, limit 2000 nt"],
+        ["long", 19, "length_outlier", "5000 nt; median 200 nt, limit 2000 nt"]]
+    assert res.info["summary"] == "kept 8 records, dropped 2 (length_outlier: 2)"  # load.json
+    with pytest.raises(InputError, match="and 1 more record.*max_length=100000") as e:
+        io.load(fasta=fa, expression=tab, policy={"length_outlier": "fail"})
+    assert e.value.problems["id"].tolist() == ["huge", "long"]
+    with pytest.warns(UserWarning, match="lengths differ widely"):  # kept, so padded to it
+        kept = io.load(fasta=fa, expression=tab, max_length=6000)
+    assert kept.dropped["id"].tolist() == ["huge"]
+
+
+def test_empty_id_column_numbers_the_rows_of_one_table(tmp_path):
+    tab = tmp_path / "one.csv"
+    tab.write_text(f"sequence,expression\n{A},1\n{B},2\n")
+    assert io.load(table=tab, id_column="").frame["id"].tolist() == ["row2", "row3"]
+    fa = write_fasta(tmp_path / "x.fa", [("a", [A])])
+    with pytest.raises(ValueError, match="--id-column NAME"):
+        io.load(fasta=fa, expression=tab, id_column="")

@@ -56,3 +56,42 @@ def test_a_leaky_split_is_refused_before_anything_is_written(tmp_path, toy):
     with pytest.raises(LeakySplitError, match="relative in train"):
         encode.run(**params.defaults("03_encode", run_dir=str(run), split_method="random"))
     assert not any((run / name).exists() for name in rf.STAGE_FILES["03_encode"])
+
+
+def test_a_refused_input_leaves_the_full_problem_list_and_no_stale_outputs(tmp_path, toy):
+    run = tmp_path / "run"
+    fa, tab = _inputs(tmp_path, toy)
+    _load(run, fa, tab)  # a good first run
+    bad_fa = tmp_path / "bad.fa"
+    ids = toy["ids"][:10]
+    bad_fa.write_text("".join(f">{i}\n{s[:50]}X{s[51:]}\n" for i, s in zip(ids, toy["seqs"])))
+    bad_tab = tmp_path / "bad.csv"
+    values = ["high" if k % 2 else "" if k == 4 else "1" for k in range(10)]  # "" is missing
+    bad_tab.write_text("id,expression\n" + "".join(f"{i},{v}\n" for i, v in zip(ids, values)))
+    with pytest.raises(load.io.InputError) as e:
+        _load(run, bad_fa, bad_tab)
+    msg = str(e.value)
+    assert "15 records fail the input checks (invalid_char: 10, nonnumeric_target: 5)" in msg
+    assert "the policy drops 1 record(s) (missing_target: 1)" in msg
+    assert msg.endswith(f"is in {run.resolve() / rf.PROBLEMS}.")
+    listed = pd.read_csv(run / rf.PROBLEMS)
+    assert listed[["id", "line"]].values.tolist() == (
+        [[i, 1 + 2 * k] for k, i in enumerate(ids)]
+        + [[i, 2 + k] for k, i in enumerate(ids) if k % 2])
+    assert set(listed["source"]) == {"bad.fa", "bad.csv"}
+    assert not any((run / n).exists() for n in (rf.SEQUENCES, rf.LOAD_INFO, rf.DROPPED))
+    _load(run, fa, tab)  # fixed: the list of an earlier refusal goes
+    assert not (run / rf.PROBLEMS).exists() and (run / rf.SEQUENCES).exists()
+
+
+def test_encode_refuses_arrays_larger_than_its_share_of_memory(tmp_path, toy, monkeypatch):
+    run = tmp_path / "run"
+    _load(run, *_inputs(tmp_path, toy))
+    n = len(toy["ids"])
+    monkeypatch.setattr(encode.encode, "total_memory", lambda: 2 * 15 * n * 30)  # fits 30 nt
+    with pytest.raises(MemoryError, match=r"in a 100-nt window.*length=30 \(command line: "
+                                          r"-p length 30\)"):
+        encode.run(**params.defaults("03_encode", run_dir=str(run)))
+    assert not any((run / name).exists() for name in rf.STAGE_FILES["03_encode"])
+    encode.run(**params.defaults("03_encode", run_dir=str(run), length=30))  # the advice works
+    assert np.load(run / rf.ONEHOT).shape == (n, 30, 4)

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from seqexpr._checks import option
 from seqexpr.plots._common import finite_histogram
 from seqexpr.splits import audit_table
 from seqexpr.transforms import apply, describe
@@ -48,7 +49,8 @@ def leakage_box_html(report: dict) -> str:
         f"<b>&#9888; LEAKY SPLIT (allowed by allow_leaky=True)</b><br>{t['n']} of "
         f"{report['counts']['test']} test sequences ({t['fraction']:.1%}) have a relative in "
         "train. Test metrics from this run are optimistic and must not be reported as "
-        'performance on unseen sequences. Rerun with split_method="homology".</div>'
+        f"performance on unseen sequences. Rerun with {option('split_method', 'homology')}."
+        "</div>"
     )
 
 

@@ -9,8 +9,10 @@ import pandas as pd
 
 from seqexpr import encode, splits, transforms
 from seqexpr import runfolder as rf
+from seqexpr._checks import option
 
 NAME = "03_encode"
+MEMORY_SHARE = 0.5  # the encoded arrays may take at most this share of the machine's memory
 
 
 def run(run_dir, *, seed, length, pad, trim, flank_left, flank_right, unknown,
@@ -26,6 +28,8 @@ def run(run_dir, *, seed, length, pad, trim, flank_left, flank_right, unknown,
 
     Raises
     ------
+    MemoryError
+        Before encoding, when the padded arrays would exceed ``MEMORY_SHARE`` of the memory.
     splits.LeakySplitError
         When too many test sequences have a relative in train and not ``allow_leaky``.
     """
@@ -37,6 +41,7 @@ def run(run_dir, *, seed, length, pad, trim, flank_left, flank_right, unknown,
     explore_info = rf.read_json(explore_path) if explore_path.exists() else None
     seqs = table["sequence"].tolist()
     names = list(load_info["targets"])
+    check_memory(table["length"].to_numpy(), length)
 
     onehot, mask = encode.encode(seqs, length=length, pad=pad, trim=trim,
                                  flank_left=flank_left, flank_right=flank_right)
@@ -72,6 +77,27 @@ def run(run_dir, *, seed, length, pad, trim, flank_left, flank_right, unknown,
     return dict(table=table, explore_found=explore_info is not None, summary=summary,
                 shape=onehot.shape, targets=names, y=y, spec=spec, transform=shown,
                 method=method, column=column, split=split_df, report=report)
+
+
+def check_memory(lengths: np.ndarray, length: int | None) -> None:
+    """Refuse, before allocating, a window whose padded arrays would take more than
+    ``MEMORY_SHARE`` of this machine's memory; ``lengths`` (n,) int in nt."""
+    total = encode.total_memory()
+    n = len(lengths)
+    window = int(length or lengths.max(initial=0))
+    need = encode.encoded_nbytes(lengths, window)
+    if total is None or need <= MEMORY_SHARE * total:
+        return
+    fits = int(MEMORY_SHARE * total // (15 * n))  # 6 bytes a position, 9 more if padded
+    suggest = max(1, min(int(np.percentile(lengths, 95)), fits))
+    raise MemoryError(
+        f"03_encode would need {need / 1e9:.1f} GB to encode {n:,} sequences in a "
+        f"{window:,}-nt window (one-hot, mask and base codes: 6 bytes a position), more than "
+        f"{MEMORY_SHARE:.0%} of this machine's {total / 1e9:.1f} GB; every sequence is padded "
+        f"to the window, here {'the length parameter' if length else 'the longest sequence'} "
+        f"(median length {np.median(lengths):g} nt). Trim the window with "
+        f"{option('length', suggest)}, or drop the long records in 01_load with "
+        f"{option('max_length', suggest)}.")
 
 
 def check(run_dir) -> None:

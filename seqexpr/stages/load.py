@@ -1,5 +1,6 @@
 """Stage 01_load: read, check and join the inputs; write ``sequences.parquet``, ``load.json``
-and ``dropped.csv`` (and the demo's ground truth, when given) to the run folder."""
+and ``dropped.csv`` (and the demo's ground truth, when given) to the run folder, or, when the
+input is refused, ``problems.csv`` listing every record that fails."""
 
 from __future__ import annotations
 
@@ -12,27 +13,39 @@ import pandas as pd
 
 from seqexpr import io
 from seqexpr import runfolder as rf
-from seqexpr._checks import DROPPED_COLUMNS, IUPAC_DNA
+from seqexpr._checks import DROPPED_COLUMNS, IUPAC_DNA, InputError, option, refuse
 
 NAME = "01_load"
 
 
 def run(run_dir, *, fasta, expression, table, id_column, sequence_column, target,
-        replicate_columns, group_column, split_column, rna, policy, ground_truth, seed,
-        demo_if_missing) -> dict:
+        replicate_columns, group_column, split_column, rna, policy, max_length, ground_truth,
+        seed, demo_if_missing) -> dict:
     """Load the inputs and write 01's files; the parameters are 01_load's parameters cell.
 
     Returns ``inputs`` (a table of the input paths, and whether the demo was written now),
     ``result`` (``io.LoadResult``: frame, dropped, info) and ``paths`` (the files written).
+
+    Raises
+    ------
+    InputError
+        When records fail the checks: every one of them is written to ``problems.csv`` first
+        (01's other files are removed: they would describe an earlier input).
     """
     rf.record_stage(run_dir, NAME, parameters=dict(locals()))
     written = (write_demo_if_missing(fasta, expression, seed=seed)
                if demo_if_missing and table is None else None)
     inputs = dict(fasta=fasta, expression=expression) if table is None else dict(table=table)
-    result = io.load(**inputs, id_column=id_column, sequence_column=sequence_column,
-                     targets=target, replicate_columns=replicate_columns,
-                     group_column=group_column, split_column=split_column, rna=rna,
-                     policy=policy)
+    try:
+        result = io.load(**inputs, id_column=id_column, sequence_column=sequence_column,
+                         targets=target, replicate_columns=replicate_columns,
+                         group_column=group_column, split_column=split_column, rna=rna,
+                         policy=policy, max_length=max_length)
+    except InputError as error:
+        if error.problems is None:
+            raise
+        path = write_problems(run_dir, error.problems)
+        raise refuse(error.problems, error.fixes, error.dropped, listed_in=f"in {path}") from None
     paths = write_outputs(run_dir, result, ground_truth=ground_truth)
     shown = pd.DataFrame({"path": {k: str(Path(v).resolve()) for k, v in inputs.items()},
                           "written now": {k: written is not None for k in inputs}})
@@ -54,6 +67,7 @@ def write_outputs(run_dir: str | os.PathLike, result: io.LoadResult, *,
     result.frame.to_parquet(out[rf.SEQUENCES], index=False)
     out[rf.DROPPED] = run / rf.DROPPED
     result.dropped.to_csv(out[rf.DROPPED], index=False)
+    (run / rf.PROBLEMS).unlink(missing_ok=True)  # an earlier refusal's list
     info = dict(result.info, ground_truth=False)
     if ground_truth is None:
         _remove_stale_truth(run)
@@ -61,20 +75,35 @@ def write_outputs(run_dir: str | os.PathLike, result: io.LoadResult, *,
         gt = Path(ground_truth)
         if not gt.is_file():
             raise FileNotFoundError(f"ground truth not found: {gt.resolve()}; pass "
-                                    "ground_truth=None for data that is not the demo.")
+                                    f"{option('ground_truth', None)} for data that is not the "
+                                    "demo.")
         sites = gt.parent / json.loads(gt.read_text()).get("sites_file",
                                                            rf.GROUND_TRUTH_SITES)
         if sites.is_file():
             site_ids = pd.read_csv(sites, usecols=["id"], dtype={"id": "str"})["id"]
             if len(site_ids) and not site_ids.isin(set(result.frame["id"])).any():
                 raise ValueError(f"{gt.name} describes other sequences (no id of {sites.name} "
-                                 "was loaded); pass ground_truth=None for data that is not "
-                                 "the demo.")
+                                 f"was loaded); pass {option('ground_truth', None)} for data "
+                                 "that is not the demo.")
             out[sites.name] = Path(shutil.copyfile(sites, run / sites.name))
         out[rf.GROUND_TRUTH] = Path(shutil.copyfile(gt, run / rf.GROUND_TRUTH))
         info["ground_truth"] = True
     out[rf.LOAD_INFO] = rf.write_json(run / rf.LOAD_INFO, info)
     return out
+
+
+def write_problems(run_dir: str | os.PathLike, problems: pd.DataFrame) -> Path:
+    """Write the records that failed (``id, source, line, reason, detail``) to ``problems.csv``
+    and remove 01's other files, which would describe an earlier input; returns the path."""
+    run = Path(run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    for name in rf.STAGE_FILES[NAME]:
+        if name != rf.GROUND_TRUTH:
+            (run / name).unlink(missing_ok=True)
+    _remove_stale_truth(run)
+    path = rf.run_path(run, rf.PROBLEMS)
+    problems[list(DROPPED_COLUMNS)].to_csv(path, index=False)
+    return path
 
 
 def _remove_stale_truth(run: Path) -> None:
