@@ -254,17 +254,21 @@ def check_alphabet(frame, *, source, policy, rna=False):
     rec = np.searchsorted(starts, bad_pos, side="right") - 1
     recs, first = np.unique(rec, return_index=True)
     bounds = list(first[1:]) + [rec.size]
-    details, any_u = [], False
+    details, n_u, only_u = [], 0, True
     for r, a, b in zip(recs, first, bounds):  # one iteration per bad record, not per base
         pos = bad_pos[a:b] - starts[r] + 1
         chars = [chr(c) for c in codes[bad_pos[a:b]]]
-        any_u |= "U" in chars
+        n_u += "U" in chars
+        only_u &= set(chars) == {"U"}
         details.append(_invalid_detail(chars, pos))
     bad = np.zeros(len(seqs), bool)
     bad[recs] = True
     fix = "fix the sequence"
-    if any_u and not rna:
-        fix = f"these look like RNA: read U as T with {option('rna', True)}, or fix the sequence"
+    if n_u and not rna:
+        rna_hint = f"read U as T with {option('rna', True)}"
+        fix = (f"these look like RNA: {rna_hint}, or fix the sequence" if only_u else
+               f"{n_u} of these records hold U: if the sequences are RNA, {rna_hint}; fix the "
+               "other characters")
     return decide("invalid_char", frame, bad, details, source=source, policy=policy, fix=fix)
 
 

@@ -53,3 +53,19 @@ def test_refusal_counts_each_kind_and_names_first_records_with_their_files():
     assert "-p policy '{\"invalid_char\": \"drop\", \"duplicate_id\": \"drop\"" in msg
     assert msg.endswith("The full list (5 record(s), with file and line) is in here.csv.")
     assert (err.file, err.line, err.record) == ("x.fa", 3, "a") and err.problems is problems
+
+
+def test_the_rna_hint_is_given_only_as_far_as_the_records_hold_u():
+    from seqexpr._checks import FIX, LINE, check_alphabet, resolve_policy
+
+    def refusal(seqs):
+        frame = pd.DataFrame({"id": [f"r{i}" for i in range(len(seqs))], "sequence": seqs,
+                              LINE: np.arange(1, 2 * len(seqs), 2)})
+        _, aside = check_alphabet(frame, source="x.fa", policy=resolve_policy(None))
+        assert len(aside), "nothing set aside"
+        return aside[FIX].iloc[0]
+
+    assert "these look like RNA: read U as T with rna=True" in refusal(["ACGU", "UUAC"])
+    mixed = refusal(["ACGX", "ACGU", "ACGT"])
+    assert "1 of these records hold U: if the sequences are RNA" in mixed
+    assert "look like RNA" not in refusal(["ACGX", "ACGT"]) and "hold U" not in refusal(["ACGX"])
