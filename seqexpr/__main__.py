@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--rna", action="store_true", help="accept U as T")
     src.add_argument("--ground-truth", help="ground_truth.json of a demo dataset")
     r.add_argument("--out", required=True, help="run folder, e.g. reports/NAME")
+    r.add_argument("--organism",
+                   help="name motifs after this taxon's JASPAR matrices: human, mouse, yeast, "
+                   "fly, worm, arabidopsis, a JASPAR group (vertebrates, insects, nematodes, "
+                   "plants, fungi, urochordates) or all; for ecoli/bacteria (no JASPAR "
+                   "matrices) motifs are left unnamed (default: as 06_patterns)")
     r.add_argument("--seed", type=int,
                    help="one seed for every stage: demo data, subsamples, the split, the first "
                    "training seed, bootstraps and the sequences explained (default: "
@@ -99,7 +104,8 @@ def run_parameters(args: argparse.Namespace) -> dict:
             ground_truth=args.ground_truth, target=args.target, id_column=args.id_column,
             sequence_column=args.sequence_column, replicate_columns=args.replicate_columns,
             group_column=args.group_column, split_column=args.split_column, rna=args.rna,
-            seed=args.seed, extra=[(k, stage_params.value(v)) for k, v in args.param])
+            seed=args.seed, organism=args.organism,
+            extra=[(k, stage_params.value(v)) for k, v in args.param])
     except (ValueError, TypeError, FileNotFoundError) as exc:
         raise SystemExit(f"seqexpr run: {exc}") from None
 

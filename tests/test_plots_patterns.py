@@ -24,3 +24,18 @@ def test_logos_draw_motifs_and_sequences(found):  # noqa: F811
     assert fig.axes[0].get_xlim()[1] < 61  # padding hidden
     with pytest.raises(ValueError, match="kind"):
         pattern_plots.motif_logo(found[0].pwm, kind="bits")
+
+
+def test_logo_titles_give_the_family_or_why_a_motif_is_unnamed(found):  # noqa: F811
+    import pandas as pd
+
+    table = pd.DataFrame({"motif_id": [found[0].motif_id, found[1].motif_id],
+                          "best_match_id": ["MA0099.4", "MA0139.2"],
+                          "best_match_name": ["FOS::JUN", "CTCF"],
+                          "best_match_family": ["Jun-related", "More than 3 adjacent zinc fingers"],
+                          "q_value": [1e-4, 0.4],
+                          "naming_note": ["", "no significant match (best q = 0.4)"]})
+    fig = pattern_plots.motif_logos(found[:2], table=table)
+    first, second = fig.axes[0].get_title(), fig.axes[2].get_title()
+    assert "FOS::JUN (MA0099.4, Jun-related, q=0.0001)" in first
+    assert "no significant match" in second and "CTCF" not in second

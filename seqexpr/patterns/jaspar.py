@@ -2,12 +2,14 @@
 
 ``load_jaspar`` reads a JASPAR release (CORE collection by default, all taxa or one taxonomic
 group) from pyjaspar's bundled SQLite file, with no network, and keeps a small ``.npz`` cache
-(``~/.cache/seqexpr`` by default) that is rebuilt from pyjaspar whenever it is missing.
-``match_motifs`` compares probability matrices with every JASPAR matrix using memelite's
-Tomtom (column Euclidean distances over all offsets and both strands, with p-values), adds
-Benjamini-Hochberg q-values per query and the TF family and class of each match.
-``motif_table`` and ``ground_truth_table`` turn the results into the run folder's
-``motifs.tsv`` and the demo's self-check.
+per group (``~/.cache/seqexpr`` by default) that is rebuilt from pyjaspar whenever it is
+missing; ``naming_source`` picks the group of an organism ("human", "yeast", "fly").
+``match_motifs`` trims each query's uninformative edges, refuses a query with too little
+information to name (see ``MIN_BITS``), and compares the rest with every JASPAR matrix using
+memelite's Tomtom (column Euclidean distances over all offsets and both strands, with
+p-values); it adds Benjamini-Hochberg q-values per query and the TF family and class of each
+match.
+``motif_table`` turns the results into the run folder's ``motifs.tsv``.
 """
 
 from __future__ import annotations
@@ -20,10 +22,64 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .discovery import Motif, pwm_similarity
+from .discovery import Motif, information_content, pwm_similarity, trim_span
+from .taxa import tax_group_for
 
 MATCH_COLUMNS = ["query", "rank", "jaspar_id", "name", "family", "tf_class", "p_value",
                  "q_value", "e_value", "similarity", "offset", "overlap", "strand"]
+
+
+# Naming needs information. Edge columns under TRIM_BITS are cut first (as discovery trims its
+# motifs); what is left must carry MIN_BITS in all and MIN_STRONG columns of STRONG_BITS or
+# more. 98% of JASPAR 2026 CORE matrices pass (median 12 bits; the exceptions are 4-nt plant
+# DOF cores, 3.5-5 bits), while a filter with one informative column carries at most 2 bits
+# there plus sub-bit noise, and Tomtom scores such a matrix against every long matrix at once:
+# that is how NNNNNNNNNNNNNGNNN came to be "CTCF, q = 1e-8". 6 bits is about three fixed bases
+# (a chance hit every 64 nt per strand), the least a name can rest on.
+TRIM_BITS = 0.4
+MIN_BITS = 6.0
+STRONG_BITS = 1.0  # a base at about 80%, or two bases sharing a column evenly
+MIN_STRONG = 3
+DB_COLUMNS = ["jaspar_id", "name", "family", "tf_class", "tax_group", "length", "pwm"]
+
+
+def naming_source(organism, *, release="JASPAR2026", collection="CORE", cache_dir=None):
+    """The JASPAR matrices to name an organism's motifs with, and a sentence saying which.
+
+    Parameters
+    ----------
+    organism : str or None
+        As :func:`~seqexpr.patterns.taxa.tax_group_for` takes it (None: all taxa).
+    release, collection, cache_dir :
+        As :func:`load_jaspar` takes them.
+
+    Returns
+    -------
+    (db, source) : (DataFrame, dict)
+        ``db`` as :func:`load_jaspar` returns it (no rows for a bacterium); ``source``:
+        ``organism, release, collection, tax_group`` (None = all taxa), ``n_matrices``,
+        ``skipped`` (why naming was not attempted, or "") and ``summary`` (a sentence).
+    """
+    group = tax_group_for(organism)
+    source = dict(organism=organism, release=release, collection=collection,
+                  tax_group=group or None, n_matrices=0, skipped="")
+    if group is False:
+        source.update(skipped=f"not named: JASPAR {collection} has no bacterial matrices",
+                      summary=f"Motifs are not named: {release} {collection} has no "
+                      f"bacterial matrices (organism {organism!r}). Compare them with a "
+                      "bacterial database (RegulonDB, CollecTF), or set organism = None for "
+                      "the closest eukaryotic matrices.")
+        return pd.DataFrame(columns=DB_COLUMNS), source
+    db = load_jaspar(release=release, collection=collection, tax_group=group,
+                     cache_dir=cache_dir)
+    if not group:
+        taxon = ("all taxa: a name may come from a species far from yours (set organism, "
+                 "e.g. 'human', 'yeast', 'fly', to name against one taxon)")
+    else:
+        taxon = group if organism == group else f"{group} (organism {organism!r})"
+    source.update(n_matrices=len(db), summary=f"Motifs named against {release} {collection}: "
+                  f"{len(db)} matrices of {taxon}.")
+    return db, source
 
 
 def counts_to_pwm(counts, *, pseudocount=1.0):
@@ -109,7 +165,7 @@ def load_jaspar(*, release="JASPAR2026", collection="CORE", tax_group=None, cach
     """
     meta, counts = _load(release, collection, tax_group,
                          str(cache_dir) if cache_dir else None)
-    db = pd.DataFrame(meta)
+    db = pd.DataFrame(meta, columns=DB_COLUMNS[:5])
     db["length"] = [len(c) for c in counts]
     db["pwm"] = [counts_to_pwm(c, pseudocount=pseudocount) for c in counts]
     return db
@@ -145,6 +201,58 @@ def _queries(pwms):
     return names, mats
 
 
+def query_core(pwm):
+    """The informative core of a query matrix: its edges under ``TRIM_BITS`` cut.
+
+    Parameters
+    ----------
+    pwm : (k, 4) array
+        ACGT probabilities (or counts).
+
+    Returns
+    -------
+    (start, end, bits, n_strong)
+        Half-open span of the core, its total information (bits) and its number of columns
+        of at least ``STRONG_BITS``.
+    """
+    lo, hi = trim_span(pwm, min_ic=TRIM_BITS)
+    ic = information_content(np.asarray(pwm, float)[lo:hi])
+    return lo, hi, float(ic.sum()), int((ic >= STRONG_BITS).sum())
+
+
+def nameable(pwm):
+    """Whether a matrix carries enough information to be named (``MIN_BITS`` in its core and
+    ``MIN_STRONG`` columns of ``STRONG_BITS``)."""
+    _, _, bits, strong = query_core(pwm)
+    return bits >= MIN_BITS and strong >= MIN_STRONG
+
+
+def naming_note(pwm, q_value=np.nan, *, skipped="", alpha=0.05):
+    """Why a motif has no trustworthy name ("" when it has one).
+
+    Parameters
+    ----------
+    pwm : (k, 4) array
+    q_value : float
+        Of its best match (nan: none).
+    skipped : str
+        Naming was not attempted, and why (e.g. no JASPAR matrices for the organism).
+    alpha : float
+        A best match at or above this q-value is not significant.
+    """
+    if skipped:
+        return skipped
+    if not nameable(pwm):
+        _, _, bits, strong = query_core(pwm)
+        return (f"too little information to name ({bits:.1f} bits, {strong} column(s) of "
+                f">= {STRONG_BITS:g} bit; naming needs {MIN_BITS:g} bits and {MIN_STRONG})")
+    if np.isnan(q_value):
+        return "no JASPAR match"
+    if q_value >= alpha:
+        return f"no significant match (best q = {q_value:.2g})"
+    return ""
+
+
 def warm_up():
     """Compile Tomtom's numba code now (a minute or more, once per environment: numba caches
     it) so that the first report does not pay for it; ``make venv`` calls this."""
@@ -155,6 +263,10 @@ def warm_up():
 
 def match_motifs(pwms, *, db=None, top=3, n_jobs=-1):
     """Best JASPAR matches of each motif (Tomtom p-values, BH q-values per query).
+
+    Each query is first cut to its informative core (:func:`query_core`); a query with too
+    little information to name (:func:`nameable`) gets no rows, so that a matrix of near-N
+    columns is never named.
 
     Parameters
     ----------
@@ -173,15 +285,21 @@ def match_motifs(pwms, *, db=None, top=3, n_jobs=-1):
     pandas.DataFrame
         ``query, rank (1 = best), jaspar_id, name, family, tf_class, p_value, q_value,
         e_value (p x number of JASPAR matrices), similarity (Pearson correlation of the
-        aligned columns, -1..1), offset, overlap, strand`` (Tomtom's alignment).
+        aligned columns, -1..1), offset, overlap, strand`` (Tomtom's alignment; the offset
+        counts from the query's first column, before trimming).
     """
     from memelite import tomtom
 
     names, mats = _queries(pwms)
     if db is None:
         db = load_jaspar()
-    if not names:
+    keep = [i for i, m in enumerate(mats) if nameable(m)]
+    if not keep or not len(db):
         return pd.DataFrame(columns=MATCH_COLUMNS)
+    names = [names[i] for i in keep]
+    spans = [query_core(mats[i])[:2] for i in keep]
+    starts = [lo for lo, _ in spans]
+    mats = [mats[i][lo:hi] for i, (lo, hi) in zip(keep, spans)]
     targets = [np.ascontiguousarray(m.T) for m in db["pwm"]]
     p, _, off, ovl, strand = tomtom([np.ascontiguousarray(m.T) for m in mats], targets,
                                     n_jobs=n_jobs)
@@ -195,18 +313,18 @@ def match_motifs(pwms, *, db=None, top=3, n_jobs=-1):
                              family=t["family"], tf_class=t["tf_class"], p_value=p[i, j],
                              q_value=q[i, j], e_value=p[i, j] * len(db),
                              similarity=pwm_similarity(mats[i], t["pwm"], min_overlap=4)[0],
-                             offset=int(off[i, j]), overlap=int(ovl[i, j]),
+                             offset=int(off[i, j]) + starts[i], overlap=int(ovl[i, j]),
                              strand="-" if strand[i, j] else "+"))
     return pd.DataFrame(rows, columns=MATCH_COLUMNS)
 
 
 # -- reports -------------------------------------------------------------------------------
 MOTIF_COLUMNS = ["motif_id", "sign", "consensus", "n_seqlets", "best_match_id",
-                 "best_match_name", "similarity", "q_value", "matches", "effect", "effect_sd",
-                 "preferred_position", "pwm"]
+                 "best_match_name", "best_match_family", "similarity", "q_value", "naming_note",
+                 "matches", "effect", "effect_sd", "preferred_position", "pwm"]
 
 
-def motif_table(motifs, matches=None, effects=None):
+def motif_table(motifs, matches=None, effects=None, *, skipped=""):
     """The run folder's ``motifs.tsv``: one row per motif, columns as docs/run_folder.md says.
 
     Parameters
@@ -217,10 +335,13 @@ def motif_table(motifs, matches=None, effects=None):
     effects : DataFrame, optional
         Indexed by motif id (or with a ``motif_id`` column): ``effect``, ``effect_sd``,
         ``preferred_position`` (``"start-end"`` or empty).
+    skipped : str
+        Why naming was not attempted (:func:`naming_source`), written as every motif's note.
 
     Returns
     -------
-    pandas.DataFrame with columns ``MOTIF_COLUMNS``.
+    pandas.DataFrame with columns ``MOTIF_COLUMNS``; ``naming_note`` says why a motif has no
+    trustworthy name (:func:`naming_note`), empty when it has one.
     """
     if effects is not None and "motif_id" in effects.columns:
         effects = effects.set_index("motif_id")
@@ -228,7 +349,8 @@ def motif_table(motifs, matches=None, effects=None):
     for m in motifs:
         row = dict(motif_id=m.motif_id, sign=m.sign, consensus=m.consensus,
                    n_seqlets=int(m.n_seqlets), best_match_id="", best_match_name="",
-                   similarity=np.nan, q_value=np.nan, matches="", effect=np.nan,
+                   best_match_family="", similarity=np.nan, q_value=np.nan, matches="",
+                   effect=np.nan,
                    effect_sd=np.nan, preferred_position="",
                    pwm=json.dumps(np.round(np.asarray(m.pwm), 4).tolist()))
         if matches is not None and len(matches):
@@ -236,9 +358,11 @@ def motif_table(motifs, matches=None, effects=None):
             if len(mm):
                 best = mm.iloc[0]
                 row.update(best_match_id=best["jaspar_id"], best_match_name=best["name"],
+                           best_match_family=best["family"],
                            similarity=float(best["similarity"]), q_value=float(best["q_value"]),
                            matches=";".join(f"{r.jaspar_id}:{r.name}:{r.q_value:.3g}"
                                             for r in mm.itertuples()))
+        row["naming_note"] = naming_note(m.pwm, row["q_value"], skipped=skipped)
         if effects is not None and m.motif_id in effects.index:
             e = effects.loc[m.motif_id]
             pp = e.get("preferred_position", "")
@@ -247,126 +371,3 @@ def motif_table(motifs, matches=None, effects=None):
                        preferred_position="" if pp is None or pd.isna(pp) else str(pp))
         rows.append(row)
     return pd.DataFrame(rows, columns=MOTIF_COLUMNS)
-
-
-def match_planted(planted, motifs, *, min_similarity=0.75):
-    """Map each planted motif (ground truth) to the discovered motif most like it.
-
-    Parameters
-    ----------
-    planted : list of dict
-        ``ground_truth.json`` ``motifs``: ``name``, ``pwm`` (ACGT rows), ...
-    motifs : list of Motif
-
-    Returns
-    -------
-    dict
-        planted name -> (motif_id or None, similarity); None when no discovered PWM
-        correlates at least ``min_similarity`` with it.
-    """
-    out = {}
-    for p in planted:
-        best = (None, np.nan)
-        for m in motifs:
-            short = min(len(p["pwm"]), m.width)
-            sim = pwm_similarity(np.asarray(p["pwm"], float), m.pwm,
-                                 min_overlap=max(min(5, short), round(0.6 * short)))[0]
-            if not np.isnan(sim) and (np.isnan(best[1]) or sim > best[1]):
-                best = (m.motif_id, sim)
-        out[p["name"]] = best if best[1] >= min_similarity else (None, best[1])
-    return out
-
-
-def _window_right(expected, found, mirror_length=None):
-    """Whether ``found`` (``"start-end"``) overlaps the planted window by half the shorter one.
-
-    With ``mirror_length`` (a model trained on both strands), the window read on the other
-    strand, ``[L - end, L - start)``, counts too: such a model sees every training sequence
-    both ways round, so a window and its mirror image are the same rule to it.
-    """
-    if expected is None:
-        return not found
-    if not found:
-        return False
-    a, b = (int(v) for v in str(found).split("-"))
-    windows = [tuple(expected)]
-    if mirror_length:
-        windows.append((mirror_length - expected[1], mirror_length - expected[0]))
-    return any((min(b, hi) - max(a, lo)) >= 0.5 * min(b - a, hi - lo) for lo, hi in windows)
-
-
-def ground_truth_table(truth, motifs, table, *, db=None, pairs=None, min_similarity=0.75,
-                       both_strands=False):
-    """Compare planted motifs (the demo's ground truth) with what was discovered.
-
-    Parameters
-    ----------
-    truth : dict
-        ``ground_truth.json``.
-    motifs : list of Motif
-    table : DataFrame
-        :func:`motif_table` output (with matches and effects filled in).
-    db : DataFrame, optional
-        :func:`load_jaspar` output, to look up the planted matrices' TF families.
-    pairs : DataFrame, optional
-        Cooperativity results: ``motif_a, motif_b, interaction, p_value``.
-    both_strands : bool
-        The model was trained on both strands (reverse-complement augmentation): a planted
-        window found at its mirror position on the other strand counts as right.
-
-    Returns
-    -------
-    (motifs_check, pairs_check) : two DataFrames
-        Per planted motif: ``planted, jaspar_id, family, role, found, motif_id,
-        similarity, consensus_found, jaspar_top3, id_in_top3, family_right, sign_right,
-        window, preferred_position, window_right``; per planted pair: ``a, b,
-        interaction, found_interaction, p_value, cooperativity_right``.
-    """
-    db = load_jaspar() if db is None else db
-    fam = dict(zip(db["jaspar_id"].str.split(".").str[0], db["family"]))
-    name_of = dict(zip(db["jaspar_id"], db["family"]))
-    by_id = table.set_index("motif_id")
-    mapping = match_planted(truth.get("motifs", []), motifs, min_similarity=min_similarity)
-    rows = []
-    for p in truth.get("motifs", []):
-        mid, sim = mapping[p["name"]]
-        family = fam.get(str(p.get("jaspar_id", "")).split(".")[0], "")
-        row = dict(planted=p["name"], jaspar_id=p.get("jaspar_id"), family=family,
-                   role=p.get("role"), found=mid is not None, motif_id=mid, similarity=sim,
-                   consensus_found="", jaspar_top3="", id_in_top3=False, family_right=False,
-                   sign_right=False, window=p.get("window"), preferred_position="",
-                   window_right=False)
-        if mid is not None:
-            r = by_id.loc[mid]
-            ids = [s.split(":")[0] for s in r["matches"].split(";") if s]
-            fams = {f.strip() for i in ids for f in name_of.get(i, "").split(";") if f.strip()}
-            want = {f.strip() for f in family.split(";") if f.strip()}
-            want_sign = "+" if p.get("role") == "activator" else "-"
-            effect_ok = np.isnan(r["effect"]) or np.sign(r["effect"]) == np.sign(p["effect"])
-            row.update(consensus_found=r["consensus"], jaspar_top3=r["matches"],
-                       id_in_top3=any(i.split(".")[0] == str(p.get("jaspar_id")).split(".")[0]
-                                      for i in ids),
-                       family_right=bool(want & fams),
-                       sign_right=bool(r["sign"] == want_sign and effect_ok),
-                       preferred_position=r["preferred_position"],
-                       window_right=_window_right(
-                           p.get("window"), r["preferred_position"],
-                           truth.get("length") if both_strands else None))
-        rows.append(row)
-    pair_rows = []
-    for pr in truth.get("pairs", []):
-        a, b = mapping.get(pr["a"], (None,))[0], mapping.get(pr["b"], (None,))[0]
-        row = dict(a=pr["a"], b=pr["b"], interaction=pr["interaction"], motif_a=a, motif_b=b,
-                   found_interaction=np.nan, p_value=np.nan, cooperativity_right=False)
-        if pairs is not None and a is not None and b is not None:
-            hit = pairs[((pairs["motif_a"] == a) & (pairs["motif_b"] == b))
-                        | ((pairs["motif_a"] == b) & (pairs["motif_b"] == a))]
-            if len(hit):
-                h = hit.iloc[0]
-                row.update(found_interaction=float(h["interaction"]),
-                           p_value=float(h["p_value"]),
-                           cooperativity_right=bool(np.sign(h["interaction"])
-                                                    == np.sign(pr["interaction"])
-                                                    and h["p_value"] < 0.05))
-        pair_rows.append(row)
-    return pd.DataFrame(rows), pd.DataFrame(pair_rows)

@@ -116,15 +116,15 @@ def motif_logo(matrix, *, kind="ic", title=None, ax=None):
     return fig
 
 
-def motif_logos(motifs, *, matches=None, max_motifs=10):
+def motif_logos(motifs, *, table=None, max_motifs=10):
     """A grid of discovered motifs: information logo and contribution logo side by side.
 
     Parameters
     ----------
     motifs : list of Motif
-    matches : DataFrame, optional
-        From :func:`~seqexpr.patterns.jaspar.match_motifs`; the best match is named in the
-        title.
+    table : DataFrame, optional
+        From :func:`~seqexpr.patterns.jaspar.motif_table`: each title gives the best match
+        with its TF family, or why the motif has no trustworthy name.
     max_motifs : int
 
     Returns
@@ -136,15 +136,11 @@ def motif_logos(motifs, *, matches=None, max_motifs=10):
     widest = max([m.width for m in motifs] + [6])
     fig, axes = plt.subplots(n, 2, figsize=(2 * max(3.0, 0.4 * widest) + 1, 1.9 * n),
                              squeeze=False)
+    rows = {} if table is None else table.set_index("motif_id").to_dict("index")
     for row, m in enumerate(motifs):
-        name = ""
-        if matches is not None and len(matches):
-            best = matches[(matches["query"] == m.motif_id) & (matches["rank"] == 1)]
-            if len(best):
-                b = best.iloc[0]
-                name = f" ~ {b['name']} ({b['jaspar_id']}, q={b['q_value']:.2g})"
         motif_logo(m.pwm, kind="ic", ax=axes[row, 0],
-                   title=f"{m.motif_id} ({m.sign}) {m.consensus}, {m.n_seqlets} seqlets{name}")
+                   title=f"{m.motif_id} ({m.sign}) {m.consensus}, {m.n_seqlets} seqlets"
+                         f"{_naming(rows.get(m.motif_id))}")
         motif_logo(m.cwm, kind="contribution", ax=axes[row, 1],
                    title=f"{m.motif_id}: contribution-weighted")
     if not motifs:
@@ -154,6 +150,17 @@ def motif_logos(motifs, *, matches=None, max_motifs=10):
     fig.tight_layout()
     plt.close(fig)  # detach from pyplot: the notebook shows the returned figure once
     return fig
+
+
+def _naming(row):
+    """A logo title's tail: the best match and its family, or the naming note."""
+    if row is None:
+        return ""
+    if row["best_match_name"] and not row["naming_note"]:
+        family = f", {row['best_match_family']}" if row["best_match_family"] else ""
+        return (f"\n~ {row['best_match_name']} ({row['best_match_id']}{family}, "
+                f"q={row['q_value']:.2g})")
+    return f"\n{row['naming_note']}" if row["naming_note"] else ""
 
 
 # -- in-silico experiments ------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 The CLI, the pipeline, the notebook tests and the stages all read that cell through
 ``declared``; ``PRESETS`` and the command-line map live here too, so that a new parameter is
 one new line in one notebook. Besides the standard library it imports only
-``seqexpr.runfolder`` (itself light): the CLI imports it before deciding whether TensorFlow is
-needed.
+``seqexpr.runfolder`` and ``seqexpr.patterns.taxa`` (both light): the CLI imports it before
+deciding whether TensorFlow is needed.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
+from seqexpr.patterns.taxa import tax_group_for
 from seqexpr.runfolder import STAGE_FILES, project_root
 
 NOTEBOOKS = tuple(STAGE_FILES)  # "01_load" ... "06_patterns", in pipeline order
@@ -159,7 +160,8 @@ def run_parameters(*, target, fasta=None, expression=None, table=None, ground_tr
 
     The input paths stay an explicit None when not given: 01's own defaults point at the demo
     files, which must never leak into a run on real data. ``columns`` are 01's other inputs
-    (``id_column``, ``rna``, ...) and ``seed``; ``extra`` are ``(name, value)`` pairs that
+    (``id_column``, ``rna``, ...), ``seed`` and 06's ``organism`` (checked here, so that a
+    misspelt one fails before any stage runs); ``extra`` are ``(name, value)`` pairs that
     override anything.
     """
     if not table and not (fasta and expression):
@@ -180,4 +182,6 @@ def run_parameters(*, target, fasta=None, expression=None, table=None, ground_tr
     if unknown:
         raise TypeError(f"no notebook declares {', '.join(map(repr, unknown))}; see the "
                         "parameters cells of notebooks/*.ipynb for the names")
+    if "organism" in params:
+        tax_group_for(params["organism"])  # raises ValueError naming the choices
     return params

@@ -1,7 +1,8 @@
 """Stage 06_patterns: why the best deep model predicts what it does. Attributions (ISM and
-integrated gradients), seqlets and motifs, JASPAR names, first-layer filters, sanity checks,
-in-silico insertions, position profiles and cooperativity, and the demo's ground truth;
-writes ``attributions.npz`` and ``motifs.tsv``."""
+integrated gradients), seqlets and motifs, JASPAR names (of the organism's taxon), first-layer
+filters, sanity checks, in-silico insertions, position profiles and cooperativity, and the
+demo's ground truth; writes ``attributions.npz``, ``motifs.tsv`` and, in the manifest, which
+JASPAR matrices named the motifs."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from seqexpr.patterns import attribution_checks, effects, filters, gradients, ja
 from seqexpr.patterns.discovery import discover_motifs
 from seqexpr.patterns.ism import ism as ism_map
 from seqexpr.patterns.seqlets import choose_sequences, extract_seqlets
+from seqexpr.patterns.taxa import tax_group_for
+from seqexpr.patterns.truth import ground_truth_table, match_planted
 
 NAME = "06_patterns"
 PAIR_COLUMNS = ["motif_a", "motif_b", "effect_a", "effect_b", "effect_ab", "expected_additive",
@@ -25,11 +28,12 @@ PAIR_COLUMNS = ["motif_a", "motif_b", "effect_a", "effect_b", "effect_ab", "expe
 
 
 def run(run_dir, *, seed, n_sequences, attribution, n_check, ig_steps, ig_background, n_logos,
-        top_motifs, max_motifs, min_seqlets, jaspar_collection, jaspar_tax_group,
-        n_background, profile_step, n_pairs) -> dict:
+        top_motifs, max_motifs, min_seqlets, jaspar_collection, organism, n_background,
+        profile_step, n_pairs) -> dict:
     """Explain the best single-seed deep model; the parameters are 06_patterns' parameters
     cell. Returns every table and array the notebook shows (see the keys at the end)."""
     rf.record_stage(run_dir, NAME, parameters=dict(locals()))
+    tax_group_for(organism)  # a misspelt organism fails now, not after the attributions
     d = read_inputs(run_dir)
     bundle, best, preds = d["bundle"], d["best"], d["predictions"]
     chosen = choose_sequences(preds[best].to_numpy(), n_sequences, seed=seed)
@@ -52,9 +56,11 @@ def run(run_dir, *, seed, n_sequences, attribution, n_check, ig_steps, ig_backgr
     motifs = discover_motifs(main, onehot, mask=mask, seqlets=seqlets, max_motifs=max_motifs,
                              min_seqlets=min_seqlets)
     reported = motifs[:top_motifs]
-    db = jaspar.load_jaspar(collection=jaspar_collection, tax_group=jaspar_tax_group)
+    db, naming = jaspar.naming_source(organism, collection=jaspar_collection)
+    rf.update_manifest(run_dir, stages={NAME: {"jaspar": naming}})
     matches = jaspar.match_motifs(reported, db=db, top=3)
-    filter_table = _filter_table(filters.first_layer_pwms(bundle.model, x, mask=mask), db)
+    filter_table = _filter_table(filters.first_layer_pwms(bundle.model, x, mask=mask), db,
+                                 naming["skipped"])
     checks = _checks(run_dir, d, x, ism, grad, mask, n_check)
 
     test_rows = np.flatnonzero(d["split"] == "test")[:n_background]
@@ -77,18 +83,18 @@ def run(run_dir, *, seed, n_sequences, attribution, n_check, ig_steps, ig_backgr
     pairs = _cooperativity(net, reported, backgrounds, bg_mask, d["truth"],
                            n_pairs=n_pairs, n_samples=n_background, seed=seed)
 
-    table = jaspar.motif_table(reported, matches, effect_table)
+    table = jaspar.motif_table(reported, matches, effect_table, skipped=naming["skipped"])
     table.to_csv(rf.run_path(run_dir, rf.MOTIFS), sep="\t", index=False)
     truth_motifs = truth_pairs = None
-    if d["truth"] is not None:
-        truth_motifs, truth_pairs = jaspar.ground_truth_table(
-            d["truth"], reported, table, db=db, pairs=pairs,
+    if d["truth"] is not None:  # families looked up in all taxa, whatever named the motifs
+        truth_motifs, truth_pairs = ground_truth_table(
+            d["truth"], reported, table, pairs=pairs,
             both_strands=bool(bundle.preprocessing.get("rc_average", True)))
     return dict(best=best, bundle=bundle, target=d["target"], chosen=chosen, ids=ids,
                 onehot=onehot, mask=mask, predicted=predicted,
                 splits=pd.Series(d["split"][chosen]).value_counts().to_dict(),
                 ism=ism, grad=grad, main=main, seqlets=seqlets, motifs=motifs,
-                reported=reported, summary=_summary(motifs), matches=matches,
+                reported=reported, summary=_summary(motifs), naming=naming, matches=matches,
                 filter_table=filter_table, checks=checks, effect_table=effect_table,
                 profiles=profiles, windows=windows, pairs=pairs, table=table,
                 truth_motifs=truth_motifs, truth_pairs=truth_pairs)
@@ -124,16 +130,21 @@ def _summary(motifs) -> pd.DataFrame:
                          for m in motifs])
 
 
-def _filter_table(filter_pwms, db) -> pd.DataFrame:
-    """First-layer filters as PWMs with their best JASPAR match, best first."""
+def _filter_table(filter_pwms, db, skipped) -> pd.DataFrame:
+    """First-layer filters as PWMs with their best JASPAR match, best first; a filter with
+    too little information to name gets no match and says so."""
     matches = (jaspar.match_motifs({f"filter_{d['filter']}": d["pwm"] for d in filter_pwms},
                                    db=db, top=1)
                if filter_pwms else pd.DataFrame(columns=jaspar.MATCH_COLUMNS))
     table = pd.DataFrame([dict(query=f"filter_{d['filter']}", consensus=d["consensus"],
-                               n_sites=d["n_sites"]) for d in filter_pwms])
+                               n_sites=d["n_sites"], information_bits=round(d["information"], 1))
+                          for d in filter_pwms])
     if len(table):
         table = table.merge(matches[["query", "jaspar_id", "name", "family", "q_value"]],
-                            on="query", how="left").sort_values("q_value")
+                            on="query", how="left")  # keeps the filters' order
+        table["naming_note"] = [jaspar.naming_note(d["pwm"], q, skipped=skipped)
+                                for d, q in zip(filter_pwms, table["q_value"])]
+        table = table.sort_values("q_value")
     return table
 
 
@@ -174,7 +185,7 @@ def _cooperativity(model, reported, backgrounds, bg_mask, truth, *, n_pairs, n_s
     by_id = {m.motif_id: m for m in reported}
     pair_ids = list(itertools.combinations([m.motif_id for m in reported[:n_pairs]], 2))
     if truth is not None:
-        planted = jaspar.match_planted(truth.get("motifs", []), reported)
+        planted = match_planted(truth.get("motifs", []), reported)
         for p in truth.get("pairs", []):
             a, b = planted.get(p["a"], (None,))[0], planted.get(p["b"], (None,))[0]
             if a and b and a != b and (a, b) not in pair_ids and (b, a) not in pair_ids:
