@@ -23,7 +23,7 @@ from seqexpr import baselines, transforms
 from seqexpr._checks import IUPAC_DNA
 from seqexpr.encode import decode, encode, to_float
 from seqexpr.io import read_fasta
-from seqexpr.jsonio import atomic, write_json
+from seqexpr.jsonio import atomic, write_csv, write_json
 
 PREPROCESSING = "preprocessing.json"
 ENCODING_KEYS = ("length", "pad", "trim", "unknown", "flank_left", "flank_right", "alphabet",
@@ -383,7 +383,7 @@ def predict_fasta(model_dir, fasta, out_csv, *, batch_size=256, strict=False,
             out[t] = original[:, j]
         out[f"{t}_modelled"] = y[:, j]
     out["flag"] = flags
-    out.to_csv(out_csv, index=False)
+    write_csv(out_csv, out, index=False)
     print(f"wrote {len(out)} predictions for {', '.join(b.targets)} to {out_csv}")
     print(flag_summary(flags, out_csv))
     return out

@@ -30,6 +30,24 @@ def atomic(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+def write_csv(path: str | os.PathLike, frame, **to_csv: Any) -> Path:
+    """Write a pandas ``frame`` as CSV (``to_csv`` keywords passed on), atomically."""
+    path = Path(path)
+    with atomic(path) as tmp:
+        frame.to_csv(tmp, **to_csv)
+    return path
+
+
+def write_npy(path: str | os.PathLike, array) -> Path:
+    """Write ``array`` as ``.npy``, atomically."""
+    import numpy as np
+
+    path = Path(path)
+    with atomic(path) as tmp:
+        np.save(tmp, array)
+    return path
+
+
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
     """Write ``obj`` as indented JSON (NumPy scalars and arrays converted), atomically; returns
     the path."""

@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from seqexpr.jsonio import atomic, read_json, write_json
+from seqexpr.jsonio import atomic, read_json, write_csv, write_json, write_npy
 
 # -- file names (relative to the run folder) ---------------------------------------------
 MANIFEST = "manifest.json"

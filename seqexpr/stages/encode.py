@@ -64,15 +64,15 @@ def run(run_dir, *, seed, length, pad, trim, flank_left, flank_right, unknown,
     report.update(split_column=column, allow_leaky=allow_leaky)
     splits.check_leakage(report, allow_leaky=allow_leaky)  # refuses before any file is written
 
-    np.save(rf.run_path(run_dir, rf.ONEHOT), onehot)
-    np.save(rf.run_path(run_dir, rf.MASK), mask)
-    np.save(rf.run_path(run_dir, rf.TARGETS), targets)
+    rf.write_npy(rf.run_path(run_dir, rf.ONEHOT), onehot)
+    rf.write_npy(rf.run_path(run_dir, rf.MASK), mask)
+    rf.write_npy(rf.run_path(run_dir, rf.TARGETS), targets)
     rf.write_json(rf.run_path(run_dir, rf.ENCODING), {
         "length": L, "pad": pad, "trim": trim, "unknown": float(unknown),
         "flank_left": flank_left, "flank_right": flank_right, "alphabet": encode.ALPHABET,
         "rna": bool(load_info.get("rna", False)), "targets": names,
         "target_transform": spec})
-    split_df.to_csv(rf.run_path(run_dir, rf.SPLITS), index=False)
+    rf.write_csv(rf.run_path(run_dir, rf.SPLITS), split_df, index=False)
     rf.write_json(rf.run_path(run_dir, rf.SPLIT_REPORT), report)
     return dict(table=table, explore_found=explore_info is not None, summary=summary,
                 shape=onehot.shape, targets=names, y=y, spec=spec, transform=shown,

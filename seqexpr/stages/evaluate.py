@@ -39,8 +39,7 @@ def run(run_dir, *, seed, n_bootstrap, ci, max_points) -> dict:
         pred, groups=groups, metrics=metrics, ceilings=ceilings, group_column=gcol, seed=seed,
         n_bootstrap=n_bootstrap, ci=ci)
 
-    with rf.atomic(rf.run_path(run_dir, rf.EVALUATION)) as tmp:
-        table.to_csv(tmp, index=False)
+    rf.write_csv(rf.run_path(run_dir, rf.EVALUATION), table, index=False)
     current = rf.read_json(mpath) if mpath.exists() else {}
     current["evaluation"] = evaluation
     rf.write_json(mpath, current)

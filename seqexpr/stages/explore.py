@@ -58,8 +58,7 @@ def write_outputs(run_dir, results: dict) -> dict:
     """Write ``explore.json`` and ``kmer_associations.csv``; returns their paths."""
     js = rf.write_json(rf.run_path(run_dir, rf.EXPLORE_INFO), results["summary"])
     csv = rf.run_path(run_dir, rf.KMER_ASSOC)
-    with rf.atomic(csv) as tmp:
-        results["associations"].reindex(columns=KMER_COLUMNS).to_csv(tmp, index=False)
+    rf.write_csv(csv, results["associations"].reindex(columns=KMER_COLUMNS), index=False)
     return {"explore": js, "kmer_associations": csv}
 
 

@@ -64,9 +64,10 @@ def write_outputs(run_dir: str | os.PathLike, result: io.LoadResult, *,
     run.mkdir(parents=True, exist_ok=True)
     out = {}
     out[rf.SEQUENCES] = run / rf.SEQUENCES
-    result.frame.to_parquet(out[rf.SEQUENCES], index=False)
+    with rf.atomic(out[rf.SEQUENCES]) as tmp:
+        result.frame.to_parquet(tmp, index=False)
     out[rf.DROPPED] = run / rf.DROPPED
-    result.dropped.to_csv(out[rf.DROPPED], index=False)
+    rf.write_csv(out[rf.DROPPED], result.dropped, index=False)
     (run / rf.PROBLEMS).unlink(missing_ok=True)  # an earlier refusal's list
     info = dict(result.info, ground_truth=False)
     if ground_truth is None:
@@ -102,7 +103,7 @@ def write_problems(run_dir: str | os.PathLike, problems: pd.DataFrame) -> Path:
             (run / name).unlink(missing_ok=True)
     _remove_stale_truth(run)
     path = rf.run_path(run, rf.PROBLEMS)
-    problems[list(DROPPED_COLUMNS)].to_csv(path, index=False)
+    rf.write_csv(path, problems[list(DROPPED_COLUMNS)], index=False)
     return path
 
 

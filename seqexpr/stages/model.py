@@ -153,8 +153,7 @@ def train_deep(data, name, seed, *, run_dir, params=None, resume=True, verbose="
                                                           for i in idx["train"]])
         prep.update(train_seconds=seconds, best_epoch=history.attrs.get("best_epoch"))
         bundle.save_bundle(model, out, prep)
-        with rf.atomic(out / "history.csv") as tmp:
-            history.to_csv(tmp, index=False)
+        rf.write_csv(out / "history.csv", history, index=False)
         train.clear_checkpoint(out / "checkpoint")
     # a model trained on one strand is scored on that strand only
     pred = predict.predict(model, data["onehot"], mask=data["mask"],
@@ -265,13 +264,12 @@ def write_outputs(run_dir, data, deep, baselines):
                    deep_ensemble=ensemble if ensemble in cols else best_deep,
                    best_baseline=best("baseline", True), noise_ceiling=data["noise_ceiling"],
                    targets=names)
-    with rf.atomic(rf.run_path(run_dir, rf.PREDICTIONS)) as tmp:
-        pred.to_csv(tmp, index=False, float_format="%.6g")
+    rf.write_csv(rf.run_path(run_dir, rf.PREDICTIONS), pred, index=False, float_format="%.6g")
     rf.write_json(rf.run_path(run_dir, rf.METRICS), metrics)
     hist = [r["history"] for r in deep]
     hist = (pd.concat(hist, ignore_index=True) if hist else pd.DataFrame())
-    with rf.atomic(rf.run_path(run_dir, rf.HISTORY)) as tmp:
-        hist.reindex(columns=RUN_HISTORY_COLUMNS).to_csv(tmp, index=False)
+    rf.write_csv(rf.run_path(run_dir, rf.HISTORY), hist.reindex(columns=RUN_HISTORY_COLUMNS),
+                 index=False)
     return metrics
 
 

@@ -48,9 +48,9 @@ def run(run_dir, *, seed, n_sequences, attribution, n_check, ig_steps, ig_backgr
                                       n_background=ig_background, steps=ig_steps, seed=seed)
     main = ism if attribution == "ism" else grad
     ids = d["ids"][chosen].astype(str)
-    np.savez_compressed(rf.run_path(run_dir, rf.ATTRIBUTIONS), ids=ids,
-                        ism=ism.astype(np.float32), grad=grad.astype(np.float32),
-                        mask=mask.astype(np.uint8))
+    with rf.atomic(rf.run_path(run_dir, rf.ATTRIBUTIONS)) as tmp:
+        np.savez_compressed(tmp, ids=ids, ism=ism.astype(np.float32),
+                            grad=grad.astype(np.float32), mask=mask.astype(np.uint8))
 
     seqlets = extract_seqlets(main, onehot, mask=mask)
     motifs = discover_motifs(main, onehot, mask=mask, seqlets=seqlets, max_motifs=max_motifs,
@@ -84,7 +84,7 @@ def run(run_dir, *, seed, n_sequences, attribution, n_check, ig_steps, ig_backgr
                            n_pairs=n_pairs, n_samples=n_background, seed=seed)
 
     table = jaspar.motif_table(reported, matches, effect_table, skipped=naming["skipped"])
-    table.to_csv(rf.run_path(run_dir, rf.MOTIFS), sep="\t", index=False)
+    rf.write_csv(rf.run_path(run_dir, rf.MOTIFS), table, sep="\t", index=False)
     truth_motifs = truth_pairs = None
     if d["truth"] is not None:  # families looked up in all taxa, whatever named the motifs
         truth_motifs, truth_pairs = ground_truth_table(
