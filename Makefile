@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
 	@echo "compiling the motif matcher (Tomtom, numba; once)"
 	$(PY) -c "from seqexpr.patterns.jaspar import warm_up; warm_up()"
+	@# .gitattributes runs notebooks/*.ipynb through this filter: outputs never reach a commit
+	-git config filter.nbclean.clean "$(abspath $(PY)) -m seqexpr.nbclean"
 	@touch $(STAMP)
 
 venv: $(STAMP)  ## Create .venv and install the pinned dependencies
@@ -30,11 +32,12 @@ report: demo  ## Run every notebook on the demo dataset; HTML reports in reports
 
 test: $(STAMP)  ## Run the test suite: pytest for the package, nbval for the notebooks on a small demo
 	$(PY) -m seqexpr.nbtest build/nbval
-	$(PY) -m pytest tests build/nbval --nbval-lax
+	$(PY) -m pytest tests build/nbval --nbval-lax --nbval-current-env
 
-lab: $(STAMP)  ## Open JupyterLab on notebooks/ with the project's environment as the kernel
+lab: $(STAMP)  ## Open JupyterLab on lab/: your own copies of the notebooks (git-ignored)
 	$(PY) -m ipykernel install --user --name seqexpr --display-name "seqexpr (.venv)"
-	$(VENV)/bin/jupyter lab notebooks/
+	@mkdir -p lab; for nb in notebooks/*.ipynb; do test -e lab/$${nb#*/} || cp $$nb lab/; done
+	$(VENV)/bin/jupyter lab lab/
 
 bench: $(STAMP)  ## Print the speed and memory figures (bench_encode, bench_train)
 	@for b in benchmarks/bench_encode.py benchmarks/bench_train.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run only these notebooks (e.g. 01_load 02_explore)")
     r.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
                    help="any notebook parameter, e.g. -p epochs 20 -p deep_models '[\"cnn\"]'")
+    r.add_argument("--no-input", action="store_true",
+                   help="reports without code cells (text, tables and figures), for sharing")
 
     from seqexpr.bundle import MAX_UNKNOWN
 
@@ -134,10 +136,16 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m seqexpr " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     try:
         results = pipeline.run(params, args.out, preset=args.preset,
-                               notebooks=args.only or stage_params.NOTEBOOKS, command=command)
-    except (pipeline.PipelineError, ValueError, FileNotFoundError) as exc:
+                               notebooks=args.only or stage_params.NOTEBOOKS, command=command,
+                               no_input=args.no_input)
+    except (pipeline.PipelineError, ValueError, OSError) as exc:
         print(f"seqexpr run: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as exc:  # Ctrl-C: one line, not papermill's traceback
+        during = f" during {exc.stage}" if isinstance(exc, pipeline.Interrupted) else ""
+        print(f"seqexpr run: interrupted{during}; the run folder keeps what finished; rerun "
+              "the command to continue", file=sys.stderr)
+        return 130
     total = sum(r.seconds for r in results)
     print(f"done in {total:.0f} s; reports in {Path(args.out).resolve()}:")
     for r in results:

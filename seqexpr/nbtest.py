@@ -1,9 +1,10 @@
 """Prepare the notebooks for nbval on a small demo: ``python -m seqexpr.nbtest build/nbval``.
 
 nbval executes notebooks as they are, so this writes copies of ``notebooks/NN_*.ipynb`` into
-the given folder with the small demo's paths and the ``quick`` preset injected by papermill
-(without executing them). ``pytest --nbval-lax build/nbval`` then runs them in order, each
-on the run folder the previous one filled. The committed notebooks stay untouched.
+the given folder, cleaned of any outputs (``seqexpr.nbclean``), with the small demo's paths and
+the ``quick`` preset injected by papermill (without executing them). ``pytest --nbval-lax
+--nbval-current-env build/nbval`` then runs them in order on this Python, each on the run
+folder the previous one filled. The committed notebooks stay untouched.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import shutil
 from pathlib import Path
 
+from seqexpr import nbclean
 from seqexpr.stages import params as stage_params
 
 SMALL_DEMO_N = 600  # sequences of the small demo the notebooks are tested on
@@ -42,9 +44,10 @@ def prepare(out: str | Path, *, n: int = SMALL_DEMO_N, seed: int = 0) -> list[Pa
         src = stage_params.notebooks_dir() / f"{name}.ipynb"
         if not src.exists():
             continue
-        nb = load_notebook_node(str(src))  # papermill's reader gives every cell its tags
-        nb = parameterize_notebook(nb, stage_params.for_notebook(name, params))
         dst = out / f"{name}.ipynb"
+        dst.write_text(nbclean.clean_text(src.read_text(encoding="utf-8")), encoding="utf-8")
+        nb = load_notebook_node(str(dst))  # papermill's reader gives every cell its tags
+        nb = parameterize_notebook(nb, stage_params.for_notebook(name, params))
         nbformat.write(nb, str(dst))
         written.append(dst)
     return written

@@ -50,6 +50,8 @@ STAGE_FILES = {
     "05_evaluate": (EVALUATION,),
     "06_patterns": (ATTRIBUTIONS, MOTIFS),
 }
+# 01_load's files, which every later stage reads: a run folder without them is not one yet.
+LOADED = (SEQUENCES, LOAD_INFO)
 # The earlier stages whose files each stage reads.
 STAGE_READS = {
     "01_load": (),
@@ -133,18 +135,46 @@ def git_commit(root: str | os.PathLike | None = None) -> str | None:
         return None
 
 
+# Keys every manifest seqexpr writes starts with: a manifest.json without them is not ours.
+MANIFEST_KEYS = ("created", "packages")
+
+
+def read_manifest(run_dir: str | os.PathLike) -> dict:
+    """The run's manifest.json, or ``{}`` when the folder has none yet.
+
+    Raises
+    ------
+    ValueError
+        When the folder holds a ``manifest.json`` that seqexpr did not write (not JSON, or
+        without the keys every manifest starts with): the folder is not a run folder.
+    """
+    path = Path(run_dir) / MANIFEST
+    if not path.exists():
+        return {}
+    try:
+        manifest = read_json(path)
+        why = f"it lacks the keys {', '.join(MANIFEST_KEYS)} that seqexpr writes first"
+    except (OSError, ValueError) as exc:  # not a file, not text, not JSON
+        manifest, why = None, f"it cannot be read as JSON: {exc}"
+    if isinstance(manifest, dict) and all(k in manifest for k in MANIFEST_KEYS):
+        return manifest
+    raise ValueError(
+        f"{path.resolve()} is not a manifest seqexpr wrote ({why}), so {path.parent.resolve()} "
+        "is not a run folder and seqexpr will not write into it. Choose another run folder "
+        "(--out, or run_dir in a notebook), or move that file away if the folder is yours.")
+
+
 def update_manifest(run_dir: str | os.PathLike, **fields: Any) -> dict:
     """Merge ``fields`` into the run's manifest.json (nested dicts are merged, not replaced)."""
-    path = Path(run_dir) / MANIFEST
-    manifest = read_json(path) if path.exists() else {}
-    if "created" not in manifest:
+    manifest = read_manifest(run_dir)
+    if not manifest:
         manifest.update(
             created=now(), seqexpr_version=package_versions()["seqexpr"],
             git_commit=git_commit(), packages=package_versions(),
             keras_backend=os.environ.get("KERAS_BACKEND", "tensorflow"),
         )
     _merge(manifest, fields)
-    write_json(path, manifest)
+    write_json(Path(run_dir) / MANIFEST, manifest)
     return manifest
 
 
@@ -168,20 +198,45 @@ def invalidate_after(run_dir: str | os.PathLike, stage: str) -> list[str]:
             if (run / f).is_file():
                 (run / f).unlink()
                 removed.append(f)
-    path = run / MANIFEST
-    if path.exists():
-        manifest = read_json(path)
-        stages = manifest.get("stages", {})
-        if any(name in stages for name in later):
-            manifest["stages"] = {k: v for k, v in stages.items() if k not in later}
-            write_json(path, manifest)
+    manifest = read_manifest(run)
+    stages = manifest.get("stages", {})
+    if any(name in stages for name in later):
+        manifest["stages"] = {k: v for k, v in stages.items() if k not in later}
+        write_json(run / MANIFEST, manifest)
     return removed
+
+
+def check_run_dir(run_dir: str | os.PathLike, stage: str) -> None:
+    """Refuse a ``run_dir`` that ``stage`` cannot work on, before anything is written there.
+
+    01_load may create its folder; a later stage needs an existing run folder that 01_load
+    filled (a typo in ``run_dir`` must not leave a new folder with a manifest behind).
+
+    Raises
+    ------
+    FileNotFoundError, NotADirectoryError, ValueError
+        Naming the folder and what to do instead.
+    """
+    run = Path(run_dir).resolve()
+    if run.exists() and not run.is_dir():
+        raise NotADirectoryError(f"run folder {run} is a file; give the folder of the run, "
+                                 "e.g. reports/NAME")
+    read_manifest(run)  # refuses a folder whose manifest.json is someone else's
+    if not STAGE_READS.get(stage):
+        return
+    if not run.is_dir():
+        raise FileNotFoundError(
+            f"run folder {run} does not exist, and {stage} works on a folder that 01_load "
+            "filled: check the path (a typo in run_dir or --out?), or run 01_load on it first.")
+    require(run, *LOADED, stage="01_load")
 
 
 def record_stage(run_dir: str | os.PathLike, stage: str, parameters: dict, **extra: Any) -> None:
     """Record a stage's parameters in the manifest before it computes (so a failed stage is
-    recorded too), after removing what later stages wrote (``invalidate_after``). Each
-    ``seqexpr.stages`` module calls it first thing in ``run``."""
+    recorded too), after checking ``run_dir`` (``check_run_dir``) and removing what later
+    stages wrote (``invalidate_after``). Each ``seqexpr.stages`` module calls it first thing
+    in ``run``."""
+    check_run_dir(run_dir, stage)
     Path(run_dir).mkdir(parents=True, exist_ok=True)
     invalidate_after(run_dir, stage)
     update_manifest(

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +99,24 @@ class _OneCycle(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         self.model.optimizer.learning_rate.assign(self.rate(self.epoch * self.steps + batch))
+
+
+class EpochLog(keras.callbacks.Callback):
+    """One line per epoch on stderr: ``se_cnn@0 epoch 3/20: loss 0.512, val_loss 0.603 (4.1 s)``
+    (``fit`` with ``verbose=2``; ``python -m seqexpr run`` shows these lines on the terminal)."""
+
+    def __init__(self, label, epochs):
+        super().__init__()
+        self.label, self.epochs, self.t0 = label, int(epochs), time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        loss, val = logs.get("loss", np.nan), logs.get("val_loss", np.nan)
+        print(f"{self.label} epoch {epoch + 1}/{self.epochs}: loss {loss:.4g}, val_loss "
+              f"{val:.4g} ({time.perf_counter() - self.t0:.1f} s)", file=sys.stderr, flush=True)
 
 
 def auto_batch_size(n_train, *, min_steps=100, sizes=(32, 64, 128)):
@@ -200,7 +220,8 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
         Continue from ``checkpoint_dir`` if it holds a checkpoint (at the epoch after the
         last one saved); a finished run is not trained again.
     verbose : "auto", 0, 1 or 2
-        Keras progress bar.
+        Keras progress bar (1, or "auto"); 2: one labelled line per epoch on stderr
+        (:class:`EpochLog`, the model's name and seed as label).
     callbacks : sequence of keras.callbacks.Callback
         Extra callbacks (timers, loggers), run before the bookkeeping.
 
@@ -271,6 +292,9 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
     if use_ema:  # validate (and keep) the averaged weights
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     callbacks.append(keeper)
+    if verbose == 2:
+        callbacks.append(EpochLog(f"{model.name}@{seed}", epochs))
+        verbose = 0
     if state["epoch"] < epochs and not state["stopped"]:
         model.fit(data, shuffle=False, validation_data=valid,
                   validation_batch_size=None if BACKEND == "tensorflow" else max(batch_size, 256),

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parent.parent / "seqexpr"
-TOP = {"seqexpr.pipeline", "seqexpr.__main__", "seqexpr.nbtest", "seqexpr.panel"}
+TOP = {"seqexpr.pipeline", "seqexpr.__main__", "seqexpr.nbtest", "seqexpr.nbclean",
+       "seqexpr.panel"}
 # The layers of README's Layout, lowest first: a module imports its own layer or lower ones.
 LAYERS = [
     "_backend jsonio encode kmers composition homology",  # sequences
@@ -21,7 +22,7 @@ LAYERS = [
     "plots.patterns",
     "stages stages.params stages.load stages.explore stages.encode stages.model "
     "stages.evaluate stages.patterns",
-    "pipeline nbtest panel __main__",  # the driver
+    "pipeline nbtest nbclean panel __main__",  # the driver
 ]
 LAYER = {f"seqexpr.{m}": i for i, names in enumerate(LAYERS) for m in names.split()}
 

@@ -1,13 +1,15 @@
 """The papermill driver: parameters reach the notebooks that declare them, a failing notebook
-stops the run naming its cell and error, and reports and the manifest are written."""
+stops the run naming its cell and error, Ctrl-C ends it with one line, the terminal shows the
+notebooks' stderr without kernel noise, and reports and the manifest are written."""
 
 import json
+import sys
 
 import nbformat
 import pytest
 
 from seqexpr import pipeline
-from seqexpr.__main__ import build_parser, run_parameters
+from seqexpr.__main__ import build_parser, main, run_parameters
 
 
 def _notebook(path, parameters_src, *cells):
@@ -28,8 +30,15 @@ def nbdir(tmp_path):
               "import pathlib\npathlib.Path(run_dir, 'a.txt').write_text(str(alpha))")
     _notebook(d / "02_b.ipynb", 'run_dir = "x"\nbeta = 2',
               "print('before the failure')",
-              "raise ValueError(f'beta was {beta}')")
+              "raise ValueError(f'beta was {beta}')",
+              "print('after the failure')")
+    nb = nbformat.read(str(d / "02_b.ipynb"), as_version=4)  # as saved from JupyterLab
+    nb.cells[-1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="STALE")]
+    nbformat.write(nb, str(d / "02_b.ipynb"))
     _notebook(d / "03_c.ipynb", 'run_dir = "x"', "open(run_dir + '/c.txt', 'w').write('c')")
+    _notebook(d / "00_talk.ipynb", 'run_dir = "x"',
+              "import sys\nprint('se_cnn@0 epoch 1/2: loss 0.5', file=sys.stderr)\n"
+              "open(run_dir + '/python.txt', 'w').write(sys.executable)")
     return d
 
 
@@ -56,6 +65,7 @@ def test_failing_notebook_stops_the_run_and_names_cell_and_error(nbdir, tmp_path
     assert "ValueError" in msg and "beta was 7" in msg
     html = (out / "02_b.html").read_text()
     assert "before the failure" in html  # the partial report keeps what ran
+    assert "STALE" not in html  # outputs saved in the source notebook are not shown
     assert not (out / "c.txt").exists() and not (out / "03_c.html").exists()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["stages"]["02_b"]["status"] == "failed"
@@ -129,3 +139,68 @@ def test_a_parameter_shadowed_by_an_import_is_named():
     ns = {**params.declared("04_model"), "baselines": baselines}
     with pytest.raises(TypeError, match="baselines"):
         params.from_namespace(ns, "04_model")
+
+
+def test_ctrl_c_ends_the_run_with_one_line_and_records_the_stage_as_interrupted(
+        tmp_path, monkeypatch, capsys):
+    import papermill
+
+    def execute_notebook(src, dst, **kwargs):  # 01 finishes, Ctrl-C arrives during 02
+        if "02_explore" in str(src):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(papermill, "execute_notebook", execute_notebook)
+    fasta, table, out = tmp_path / "a.fa", tmp_path / "a.csv", tmp_path / "run"
+    fasta.write_text(">a\nACGT\n")
+    table.write_text("id,y\na,1\n")
+    code = main(["run", "--fasta", str(fasta), "--expression", str(table), "--target", "y",
+                 "--out", str(out), "--only", "01_load", "02_explore"])
+    assert code == 130
+    assert capsys.readouterr().err.splitlines() == [
+        "seqexpr run: interrupted during 02_explore; the run folder keeps what finished; "
+        "rerun the command to continue"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["stages"]["01_load"]["status"] == "ok"
+    assert manifest["stages"]["02_explore"]["status"] == "interrupted"
+    assert manifest["stages"]["02_explore"]["finished"]
+    assert manifest["pipeline"]["status"] == "interrupted in 02_explore"
+
+
+def test_the_terminal_gets_the_notebooks_stderr_and_no_kernel_noise(nbdir, tmp_path, capfd):
+    out = tmp_path / "run"
+    pipeline.run({}, out, notebooks=["00_talk"], source_dir=nbdir)
+    seen = capfd.readouterr()
+    assert "\n      se_cnn@0 epoch 1/2: loss 0.5\n" in "\n" + seen.err  # indented under its stage
+    assert "[1/1] 00_talk: done" in seen.out
+    noise = ("without encryption", "KeyboardInterrupt", "Executing", "Traceback")
+    assert not [n for n in noise if n in seen.out + seen.err]
+    # the kernel is this Python, whatever a "python3" kernelspec elsewhere points at
+    assert (out / "python.txt").read_text() == sys.executable
+
+
+def test_load_summary_counts_kept_and_dropped_records(tmp_path):
+    counts = {"fasta": 2000, "table": 1900, "kept": 1800, "dropped": {
+        "missing_in_table": 50, "empty": 150, "length_outlier": 50}}
+    (tmp_path / "load.json").write_text(json.dumps({"counts": counts}))
+    assert pipeline.load_summary(tmp_path) == (
+        "kept 1,800 of 2,050 records; dropped 150 empty, 50 length_outlier, "
+        "50 missing_in_table (see dropped.csv)")
+    counts.update(kept=7, dropped={})
+    (tmp_path / "load.json").write_text(json.dumps({"counts": counts}))
+    assert pipeline.load_summary(tmp_path) == "kept 7 of 7 records; nothing dropped"
+    assert pipeline.load_summary(tmp_path / "none") is None
+
+
+def test_reports_for_sharing_leave_the_code_out(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell("secret_code = 41 + 1\nprint(secret_code)")
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="answer 42\n")]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Heading for readers"), code]
+    nbformat.write(nb, str(tmp_path / "x.ipynb"))
+    full = pipeline.write_html(tmp_path / "x.ipynb", tmp_path / "full.html").read_text()
+    shared = pipeline.write_html(tmp_path / "x.ipynb", tmp_path / "shared.html",
+                                 no_input=True).read_text()
+    assert "secret_code" in full and "secret_code" not in shared
+    assert "answer 42" in shared and "Heading for readers" in shared
+    assert build_parser().parse_args(["run", "--table", "t.csv", "--target", "y", "--out", "o",
+                                      "--no-input"]).no_input

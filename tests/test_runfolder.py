@@ -1,5 +1,6 @@
 """The run folder stays consistent and never eats the user's files: a rerun stage removes what
-depended on it, and a run refuses a folder holding files that are not a run's."""
+depended on it, a run refuses a folder holding files that are not a run's (a manifest.json
+included), and a stage refuses a run_dir that is not a run folder before creating anything."""
 
 import json
 
@@ -55,10 +56,45 @@ def test_a_run_refuses_a_folder_holding_the_users_files(tmp_path):
         pipeline.check_out(table, {})
     # an earlier run folder is fine, unless an input sits where the run writes
     run = tmp_path / "run"
-    run.mkdir()
-    (run / "manifest.json").write_text("{}")
+    rf.update_manifest(run, pipeline={"status": "ok"})
     pipeline.check_out(run, {"table": str(table)})
     inside = run / "sequences.parquet"
     inside.write_bytes(before)
     with pytest.raises(ValueError, match="would be overwritten"):
         pipeline.check_out(run, {"table": str(inside)})
+
+
+@pytest.mark.parametrize("text", ['{"name": "my project", "version": 2}', "not json at all",
+                                  "[1, 2]"])
+def test_a_manifest_seqexpr_did_not_write_is_refused_and_left_alone(tmp_path, text, capsys):
+    theirs = tmp_path / "project"
+    theirs.mkdir()
+    (theirs / "manifest.json").write_text(text)
+    with pytest.raises(ValueError, match="not a manifest seqexpr wrote"):
+        pipeline.check_out(theirs, {})
+    with pytest.raises(ValueError, match="not a run folder"):
+        rf.record_stage(theirs, "01_load", {})
+    table = tmp_path / "t.csv"
+    table.write_text("id,sequence,y\na,ACGT,1\n")
+    code = main(["run", "--table", str(table), "--target", "y", "--out", str(theirs)])
+    assert code == 1 and "not a manifest seqexpr wrote" in capsys.readouterr().err
+    assert [p.name for p in theirs.iterdir()] == ["manifest.json"]
+    assert (theirs / "manifest.json").read_text() == text
+
+
+def test_a_later_stage_refuses_a_run_dir_that_01_load_did_not_fill_creating_nothing(tmp_path):
+    typo = tmp_path / "reprots" / "demo"
+    with pytest.raises(FileNotFoundError, match="does not exist.*typo"):
+        explore.run(**params.defaults("02_explore", run_dir=str(typo)))
+    assert not (tmp_path / "reprots").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match="lacks sequences.parquet, load.json: run 01_load"):
+        rf.record_stage(empty, "04_model", {})
+    assert list(empty.iterdir()) == []
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    with pytest.raises(NotADirectoryError, match="is a file"):
+        rf.record_stage(a_file, "01_load", {})
+    rf.record_stage(typo, "01_load", {"seed": 0})  # 01 may create its folder
+    assert rf.read_manifest(typo)["stages"]["01_load"]["parameters"] == {"seed": 0}
