@@ -21,10 +21,10 @@ from seqexpr.stages import params as stage_params
 
 
 def build_parser() -> argparse.ArgumentParser:
-    try:  # the defaults shown below are 01_load's own
-        load = stage_params.declared("01_load")
+    try:  # the defaults shown below are the notebooks' own
+        load, patterns = (stage_params.declared(n) for n in ("01_load", "06_patterns"))
     except FileNotFoundError:  # installed without the notebooks: `predict` and `demo` still work
-        load = {}
+        load, patterns = {}, {}
     p = argparse.ArgumentParser(prog="python -m seqexpr", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="name motifs after this taxon's JASPAR matrices: human, mouse, yeast, "
                    "fly, worm, arabidopsis, a JASPAR group (vertebrates, insects, nematodes, "
                    "plants, fungi, urochordates) or all; for ecoli/bacteria (no JASPAR "
-                   "matrices) motifs are left unnamed (default: as 06_patterns)")
+                   "matrices) motifs are left unnamed (default: "
+                   f"{patterns.get('organism', 'as 06_patterns')})")
     r.add_argument("--seed", type=int,
                    help="one seed for every stage: demo data, subsamples, the split, the first "
                    "training seed, bootstraps and the sequences explained (default: "

@@ -298,10 +298,10 @@ def _describe_failure(name: str, error: Exception, notebook: Path, html: Path) -
     source = (getattr(error, "source", "") or "").strip().splitlines()
     first = f" `{source[0][:80]}`" if source else ""
     where = f"cell {index + 1}" if isinstance(index, int) else "a cell"
-    return (
-        f"notebook {name} failed in {where}{first}: {ename}: {evalue}\n"
-        f"  executed notebook: {notebook}\n  partial report:    {html}"
-    )
+    # a refusal of the input is the message itself; anything else is located in the notebook
+    what = (f"{name} refused the input: {evalue}" if ename == "InputError" else
+            f"notebook {name} failed in {where}{first}: {ename}: {evalue}")
+    return f"{what}\n  executed notebook: {notebook}\n  partial report:    {html}"
 
 
 def write_html(notebook: str | Path, html: str | Path, *, no_input: bool = False) -> Path:
@@ -317,7 +317,8 @@ def write_html(notebook: str | Path, html: str | Path, *, no_input: bool = False
     exporter = HTMLExporter(exclude_input=no_input, exclude_input_prompt=no_input,
                             exclude_output_prompt=no_input)
     body, _ = exporter.from_notebook_node(nb)
-    Path(html).write_text(body, encoding="utf-8")
+    with runfolder.atomic(html) as tmp:
+        tmp.write_text(body, encoding="utf-8")
     return Path(html)
 
 

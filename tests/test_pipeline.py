@@ -204,3 +204,17 @@ def test_reports_for_sharing_leave_the_code_out(tmp_path):
     assert "answer 42" in shared and "Heading for readers" in shared
     assert build_parser().parse_args(["run", "--table", "t.csv", "--target", "y", "--out", "o",
                                       "--no-input"]).no_input
+
+
+def test_a_refused_input_reads_as_the_refusal_and_a_bug_names_its_cell(tmp_path):
+    from types import SimpleNamespace
+
+    from seqexpr.pipeline import _describe_failure
+
+    refusal = SimpleNamespace(cell_index=3, ename="InputError", source="out = load.run(...)",
+                              evalue="x.fa is empty (0 bytes); ...")
+    text = _describe_failure("01_load", refusal, tmp_path / "01.ipynb", tmp_path / "01.html")
+    assert text.splitlines()[0] == "01_load refused the input: x.fa is empty (0 bytes); ..."
+    bug = SimpleNamespace(cell_index=3, ename="KeyError", source="x = d['y']", evalue="'y'")
+    text = _describe_failure("04_model", bug, tmp_path / "04.ipynb", tmp_path / "04.html")
+    assert text.startswith("notebook 04_model failed in cell 4 `x = d['y']`: KeyError: 'y'")
