@@ -199,7 +199,8 @@ def refuse(problems: pd.DataFrame, fixes: dict[str, str], dropped: pd.DataFrame 
         counts = dropped.groupby("reason", sort=False).size()
         tail += (f" Besides, the policy drops {len(dropped)} record(s) ("
                  + ", ".join(f"{k}: {n}" for k, n in counts.items()) + ").")
-    lines.append(f"{tail} The full list ({len(problems)} record(s), with file and line) is "
+    n_listed = len(problems) + (0 if dropped is None else len(dropped))
+    lines.append(f"{tail} The full list ({n_listed} record(s), with file, line and reason) is "
                  f"{listed_in}.")
     first = problems.iloc[0]
     return InputError("\n".join(lines), file=first["source"], line=first["line"],

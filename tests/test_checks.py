@@ -51,7 +51,7 @@ def test_refusal_counts_each_kind_and_names_first_records_with_their_files():
     assert ("x.fa line 7, record 'b': dup; and 1 more record(s) with this problem "
             "(t.csv line 2 'c')") in msg
     assert "-p policy '{\"invalid_char\": \"drop\", \"duplicate_id\": \"drop\"" in msg
-    assert msg.endswith("The full list (5 record(s), with file and line) is in here.csv.")
+    assert msg.endswith("The full list (5 record(s), with file, line and reason) is in here.csv.")
     assert (err.file, err.line, err.record) == ("x.fa", 3, "a") and err.problems is problems
 
 

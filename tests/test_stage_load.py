@@ -77,7 +77,10 @@ def test_a_refused_input_leaves_the_full_problem_list_and_no_stale_outputs(tmp_p
     listed = pd.read_csv(run / rf.PROBLEMS)
     assert listed[["id", "line"]].values.tolist() == (
         [[i, 1 + 2 * k] for k, i in enumerate(ids)]
-        + [[i, 2 + k] for k, i in enumerate(ids) if k % 2])
+        + [[i, 2 + k] for k, i in enumerate(ids) if k % 2]
+        + [[ids[4], 6]])  # every bad record, the one the policy drops too
+    assert listed["policy"].tolist() == ["fail"] * 15 + ["drop"]
+    assert listed["reason"].iloc[-1] == "missing_target"
     assert set(listed["source"]) == {"bad.fa", "bad.csv"}
     assert not any((run / n).exists() for n in (rf.SEQUENCES, rf.LOAD_INFO, rf.DROPPED))
     _load(run, fa, tab)  # fixed: the list of an earlier refusal goes

@@ -44,7 +44,7 @@ def run(run_dir, *, fasta, expression, table, id_column, sequence_column, target
     except InputError as error:
         if error.problems is None:
             raise
-        path = write_problems(run_dir, error.problems)
+        path = write_problems(run_dir, error.problems, error.dropped)
         raise refuse(error.problems, error.fixes, error.dropped, listed_in=f"in {path}") from None
     paths = write_outputs(run_dir, result, ground_truth=ground_truth)
     shown = pd.DataFrame({"path": {k: str(Path(v).resolve()) for k, v in inputs.items()},
@@ -93,9 +93,14 @@ def write_outputs(run_dir: str | os.PathLike, result: io.LoadResult, *,
     return out
 
 
-def write_problems(run_dir: str | os.PathLike, problems: pd.DataFrame) -> Path:
-    """Write the records that failed (``id, source, line, reason, detail``) to ``problems.csv``
-    and remove 01's other files, which would describe an earlier input; returns the path."""
+def write_problems(run_dir: str | os.PathLike, problems: pd.DataFrame,
+                   dropped: pd.DataFrame | None = None) -> Path:
+    """Write every bad record to ``problems.csv`` and remove 01's other files, which would
+    describe an earlier input; returns the path.
+
+    Columns ``id, source, line, reason, detail, policy``: the records that made 01 refuse
+    (``policy`` "fail") first, then those the policy would have dropped (``"drop"``), so the
+    one file names every bad record of the input."""
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
     for name in rf.STAGE_FILES[NAME]:
@@ -103,7 +108,10 @@ def write_problems(run_dir: str | os.PathLike, problems: pd.DataFrame) -> Path:
             (run / name).unlink(missing_ok=True)
     _remove_stale_truth(run)
     path = rf.run_path(run, rf.PROBLEMS)
-    rf.write_csv(path, problems[list(DROPPED_COLUMNS)], index=False)
+    listed = [problems[list(DROPPED_COLUMNS)].assign(policy="fail")]
+    if dropped is not None and len(dropped):
+        listed.append(dropped[list(DROPPED_COLUMNS)].assign(policy="drop"))
+    rf.write_csv(path, pd.concat(listed, ignore_index=True), index=False)
     return path
 
 
