@@ -211,14 +211,21 @@ class RunKernel(AsyncKernelManager):
             await super()._async_interrupt_kernel()
 
 
+# "/path/io.py:131: UserWarning: message" and the echoed source line after it
+_WARNING = re.compile(r"^\S+\.py:\d+: (\w*Warning): ([^\n]*)\n(?:[ \t]+[^\n]*(?:\n|$))?", re.M)
+
+
 class _Indented:
-    """Writes a notebook's stderr (epoch lines, progress bars) to ``stream``, each line
-    indented under the stage's line; carriage-return redraws stay redraws."""
+    """Writes a notebook's stderr (epoch lines, progress bars, warnings) to ``stream``, each
+    line indented under the stage's line; carriage-return redraws stay redraws, and a Python
+    warning is shortened to ``warning: message`` (the HTML keeps it whole)."""
 
     def __init__(self, stream: TextIO, indent: str = "      "):
         self.stream, self.indent, self.at_start = stream, indent, True
 
     def write(self, text: str) -> None:
+        text = _WARNING.sub(lambda m: f"{'warning' if m[1] == 'UserWarning' else m[1]}: "
+                            f"{m[2]}\n", text)
         pieces = []
         for piece in re.split(r"([\r\n])", text):
             if piece in ("\r", "\n"):

@@ -218,3 +218,19 @@ def test_a_refused_input_reads_as_the_refusal_and_a_bug_names_its_cell(tmp_path)
     bug = SimpleNamespace(cell_index=3, ename="KeyError", source="x = d['y']", evalue="'y'")
     text = _describe_failure("04_model", bug, tmp_path / "04.ipynb", tmp_path / "04.html")
     assert text.startswith("notebook 04_model failed in cell 4 `x = d['y']`: KeyError: 'y'")
+
+
+def test_notebook_warnings_reach_the_terminal_as_one_short_line():
+    import io as _io
+
+    from seqexpr.pipeline import _Indented
+
+    out = _io.StringIO()
+    stream = _Indented(out, indent="  ")
+    stream.write("/work/seqexpr/io.py:131: UserWarning: x.csv: read it as tab-separated.\n"
+                 "  tab = read_table(tab_path, id_column=id_column)\n")
+    stream.write("/x/sklearn/base.py:9: FutureWarning: will change\n  warnings.warn(msg)\n")
+    stream.write("se_cnn@0 epoch 1/2: loss 1.0\n")
+    assert out.getvalue() == ("  warning: x.csv: read it as tab-separated.\n"
+                              "  FutureWarning: will change\n"
+                              "  se_cnn@0 epoch 1/2: loss 1.0\n")
