@@ -8,6 +8,7 @@ module reads 03's files, decides what to reuse (``resume``), and writes 04's fil
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -184,7 +185,8 @@ def train_baselines(data, names=kmer_baselines.BASELINES, *, run_dir,
             model, seconds = kmer_baselines.load(out)[0], prep.get("train_seconds")
             print(f"{name}: loaded the fitted model from {out} (resume=True)")
         else:
-            t0 = time.perf_counter()
+            t0 = time.perf_counter()  # stderr: the terminal shows it while the fit runs
+            print(f"{name}: fitting on {len(tr):,} sequences …", file=sys.stderr, flush=True)
             model = kmer_baselines.fit_baselines(
                 [seqs[i] for i in tr], y[tr], [seqs[i] for i in va], y[va], names=(name,),
                 ks=ks, canonical=canonical, n_features=n_features, seed=seed)[name]
