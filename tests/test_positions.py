@@ -6,7 +6,7 @@ import pytest
 from seqexpr.encode import encode
 from seqexpr.patterns.ism import ism
 from seqexpr.patterns.positions import (
-    is_aligned, position_effects, position_labels, position_table, positional_share, top_effects,
+    find_landmark, is_aligned, position_effects, position_labels, position_table, positional_share, top_effects,
 )
 
 
@@ -73,3 +73,14 @@ def test_landmark_labels_count_from_plus_one_without_zero():
 
 def test_aligned_means_one_length():
     assert is_aligned([11, 11, 11]) and not is_aligned([11, 12]) and not is_aligned([])
+
+
+def test_the_landmark_is_the_constant_core_not_the_flanks():
+    rng = np.random.default_rng(0)
+    seqs = ["CC" + "".join(rng.choice(list("ACGT"), 4)) + "ATG" + "".join(rng.choice(list("ACGT"), 2))
+            for _ in range(50)]
+    x, _ = encode(seqs)
+    assert find_landmark(x) == (7, "ATG")  # the constant CC at the 5' end is a flank
+    assert find_landmark(_random(50, 11)) is None
+    x, mask = encode([s[:-1] if i % 2 else s for i, s in enumerate(seqs)])
+    assert find_landmark(x, mask=mask) == (7, "ATG")

@@ -18,14 +18,57 @@ import pandas as pd
 BASES = "ACGT"
 POSITION_COLUMNS = ["target", "position", "label", "base", "effect", "sd", "n"]
 
-__all__ = ["BASES", "POSITION_COLUMNS", "is_aligned", "position_effects", "position_labels",
-           "position_table", "positional_share", "top_effects"]
+__all__ = ["BASES", "POSITION_COLUMNS", "find_landmark", "is_aligned", "position_effects",
+           "position_labels", "position_table", "positional_share", "top_effects"]
 
 
 def is_aligned(lengths) -> bool:
     """True when every sequence has the same length (the positions share one frame)."""
     lengths = np.asarray(lengths)
     return lengths.size > 0 and bool((lengths == lengths[0]).all())
+
+
+def find_landmark(onehot, *, mask=None, min_length: int = 3) -> tuple[int, str] | None:
+    """The longest run of positions where every sequence holds the same base, if any.
+
+    In an aligned library such a run is what the sequences were aligned on (the AUG of a
+    translation-start library, a fixed core, a constant site); positions are then best read
+    relative to it. Runs touching either end are constant flanks (adapters), not landmarks,
+    unless the run is all there is.
+
+    Parameters
+    ----------
+    onehot : (n, L, 4)
+    mask : (n, L), optional
+        A position counts only where every sequence has a real base.
+    min_length : int
+        Shortest run that counts (nt).
+
+    Returns
+    -------
+    (start, bases) or None
+        ``start`` is the 1-based position of the run's first base, ``bases`` its sequence.
+    """
+    x = np.asarray(onehot)
+    if x.ndim != 3 or len(x) < 2:
+        return None
+    real = np.ones(x.shape[:2], bool) if mask is None else np.asarray(mask).astype(bool)
+    counts = x.astype(np.int64).sum(0)  # (L, 4)
+    constant = (counts.max(1) == len(x)) & real.all(0)
+    runs, start = [], None
+    for p, c in enumerate([*constant.tolist(), False]):
+        if c and start is None:
+            start = p
+        elif not c and start is not None:
+            runs.append((start, p))
+            start = None
+    length = x.shape[1]
+    inner = [r for r in runs if r[0] > 0 and r[1] < length] or runs
+    inner = [r for r in inner if r[1] - r[0] >= min_length]
+    if not inner:
+        return None
+    lo, hi = max(inner, key=lambda r: (r[1] - r[0], -r[0]))
+    return lo + 1, "".join(BASES[b] for b in counts[lo:hi].argmax(1))
 
 
 def _centred(scores, mask):
@@ -46,10 +89,10 @@ def position_effects(scores, *, mask=None):
     Parameters
     ----------
     scores : (n, L, 4) float
-        Raw in-silico mutagenesis (:func:`seqexpr.patterns.ism.ism`): the change of the
-        prediction when base b is put at position p, 0 for the observed base. Adding the
-        sequence's own prediction gives the four predictions at p; centring removes it again,
-        so raw scores suffice.
+        In-silico mutagenesis (:func:`seqexpr.patterns.ism.ism`), raw or centred: the change
+        of the prediction when base b is put at position p, up to a constant per position
+        (raw ISM is 0 for the observed base). Centring the four bases removes that constant,
+        so both conventions give the same map.
     mask : (n, L), optional
         1 where the position holds a real base; padding does not count.
 
@@ -106,10 +149,12 @@ def position_labels(length: int, landmark: int | None = None) -> list[str]:
             for p in range(1, length + 1)]
 
 
-def position_table(effect, sd, n, *, target: str, labels=None) -> pd.DataFrame:
+def position_table(effect, sd, n, *, target: str, labels=None, rna: bool = False
+                   ) -> pd.DataFrame:
     """One row per position and base: ``target, position (1-based), label, base, effect, sd, n``.
 
-    The format of ``position_effects.csv``; ``labels`` default to the positions.
+    The format of ``position_effects.csv``; ``labels`` default to the positions; bases are
+    ACGT, or ACGU with ``rna``.
     """
     length = effect.shape[0]
     labels = position_labels(length) if labels is None else list(labels)
@@ -119,7 +164,7 @@ def position_table(effect, sd, n, *, target: str, labels=None) -> pd.DataFrame:
         "target": target,
         "position": np.repeat(np.arange(1, length + 1), 4),
         "label": np.repeat(labels, 4),
-        "base": np.tile(list(BASES), length),
+        "base": np.tile(list(BASES.replace("T", "U") if rna else BASES), length),
         "effect": effect.ravel(),
         "sd": sd.ravel(),
         "n": np.repeat(n, 4),
