@@ -39,6 +39,7 @@ HISTORY = "history.csv"  # 04_model: model, seed, epoch, loss, val_loss, lr
 EVALUATION = "evaluation.csv"  # 05_evaluate: one row per model (and group) with intervals
 ATTRIBUTIONS = "attributions.npz"  # 06_patterns
 MOTIFS = "motifs.tsv"  # 06_patterns: one row per discovered motif
+POSITION_EFFECTS = "position_effects.csv"  # 06_patterns, aligned libraries: position x base
 
 # The files each stage writes, stages in pipeline order. ``models/`` is not listed: 04 reuses a
 # saved model only when its training-data fingerprint matches, so it is a safe cache to keep.
@@ -48,7 +49,7 @@ STAGE_FILES = {
     "03_encode": (ONEHOT, MASK, TARGETS, ENCODING, SPLITS, SPLIT_REPORT),
     "04_model": (PREDICTIONS, METRICS, HISTORY),
     "05_evaluate": (EVALUATION,),
-    "06_patterns": (ATTRIBUTIONS, MOTIFS),
+    "06_patterns": (ATTRIBUTIONS, MOTIFS, POSITION_EFFECTS),
 }
 # 01_load's files, which every later stage reads: a run folder without them is not one yet.
 LOADED = (SEQUENCES, LOAD_INFO)

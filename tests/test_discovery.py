@@ -105,3 +105,26 @@ def test_low_information_smear_is_flagged():
     found = discover_motifs(attr, x, min_seqlets=10)
     assert found and all(m.low_complexity for m in found if "AAAA" in m.consensus)
     assert isinstance(found[0], Motif)
+
+
+def test_one_strand_keeps_a_motif_apart_from_its_reverse_complement():
+    from seqexpr.patterns.discovery import _kmer_codes, pwm_similarity, reverse_complement_pwm
+
+    pwm = np.full((6, 4), 0.02)
+    pwm[np.arange(6), [2, 0, 3, 0, 0, 2]] = 0.94  # GATAAG
+    rc = reverse_complement_pwm(pwm)
+    assert pwm_similarity(pwm, rc)[0] > 0.99  # as DNA, one site
+    assert pwm_similarity(pwm, rc, both_strands=False)[0] < 0.5  # as RNA, two
+    codes = np.array([[2, 0, 3, 0, 0, 2], [1, 3, 3, 0, 3, 1]])  # GATAAG and its RC CTTATC
+    both, one = _kmer_codes(codes, 6), _kmer_codes(codes, 6, both_strands=False)
+    assert both[0, 0] == both[1, 0] and one[0, 0] != one[1, 0]
+
+
+def test_widths_scale_down_for_short_sequences_and_stay_for_long_ones():
+    from seqexpr.patterns.discovery import scaled_to_length
+
+    assert scaled_to_length(200) == dict(window=9, flank=5, k=6, min_width=5, max_width=20)
+    assert scaled_to_length(29) == scaled_to_length(200)
+    short = scaled_to_length(11)
+    assert short["window"] + 2 * short["flank"] <= 11 and short["min_width"] == 4
+    assert short["k"] <= short["window"] and short["max_width"] <= 11

@@ -180,3 +180,15 @@ def test_motif_table_gives_the_family_and_says_why_a_motif_is_unnamed(db):
     assert second["best_match_name"] == "" and np.isnan(second["q_value"])
     assert second["naming_note"].startswith("too little information to name")
     assert f"naming needs {MIN_BITS:g} bits" in second["naming_note"]
+
+
+def test_one_strand_matching_does_not_name_a_motif_after_its_reverse_complement(db):
+    from seqexpr.patterns.discovery import reverse_complement_pwm
+
+    base = INFORMATIVE[0]
+    rc = reverse_complement_pwm(_row(db, base)["pwm"])
+    both = match_motifs({"q": rc}, db=db, top=1)
+    assert both["jaspar_id"].iloc[0].split(".")[0] == base and both["strand"].iloc[0] == "-"
+    one = match_motifs({"q": rc}, db=db, top=5, both_strands=False)
+    assert (one["strand"] == "+").all()
+    assert base not in set(one["jaspar_id"].str.split(".").str[0])

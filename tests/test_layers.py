@@ -17,7 +17,7 @@ LAYERS = [
     "bootstrap evaluate metrics",  # statistics
     "patterns patterns.inputs patterns.shuffle patterns.ism patterns.gradients "
     "patterns.attribution_checks patterns.seqlets patterns.discovery patterns.filters "
-    "patterns.taxa patterns.jaspar patterns.truth patterns.effects",
+    "patterns.taxa patterns.jaspar patterns.truth patterns.effects patterns.positions",
     "plots plots._common plots.load plots.explore plots.encode plots.model plots.evaluate "
     "plots.patterns",
     "stages stages.params stages.load stages.explore stages.encode stages.model "

@@ -39,3 +39,20 @@ def test_logo_titles_give_the_family_or_why_a_motif_is_unnamed(found):  # noqa: 
     first, second = fig.axes[0].get_title(), fig.axes[2].get_title()
     assert "FOS::JUN (MA0099.4, Jun-related, q=0.0001)" in first
     assert "no significant match" in second and "CTCF" not in second
+
+
+def test_the_position_map_shows_landmark_labels_and_rna_bases():
+    from seqexpr.patterns import positions
+
+    effect = np.zeros((11, 4))
+    effect[3] = [0.5, -0.4, 0.4, -0.5]
+    table = positions.position_table(effect, np.zeros((11, 4)), np.full(11, 9), target="te",
+                                     labels=positions.position_labels(11, 7), rna=True)
+    fig = pattern_plots.plot_position_map(table)
+    heat = fig.axes[1]
+    assert [t.get_text() for t in heat.get_xticklabels()][3] == "-3"
+    assert [t.get_text() for t in heat.get_yticklabels()] == ["A", "C", "G", "U"]
+    assert "landmark" in heat.get_xlabel()
+    wide = pattern_plots.plot_position_map(positions.position_table(
+        np.zeros((200, 4)), np.zeros((200, 4)), np.full(200, 9), target="x"))
+    assert wide.get_size_inches()[0] <= 16 and "landmark" not in wide.axes[1].get_xlabel()

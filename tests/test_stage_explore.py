@@ -33,3 +33,16 @@ def test_explore_stage_names_missing_columns(toy_run):
     (toy_run / "load.json").write_text(json.dumps(info))
     with pytest.raises(KeyError, match="rep1"):
         explore_stage.read_inputs(toy_run)
+
+
+def test_rna_counts_each_kmer_on_its_own_strand(toy_run):
+    info = json.loads((toy_run / "load.json").read_text())
+    given = params.defaults("02_explore", run_dir=str(toy_run), kmer_sizes=[4])
+    assert given["kmer_canonical"] == "auto"
+    explore_stage.run(**given)
+    assert json.loads((toy_run / "explore.json").read_text())["kmers"]["canonical"] is True
+    (toy_run / "load.json").write_text(json.dumps({**info, "rna": True}))
+    explore_stage.run(**given)
+    assert json.loads((toy_run / "explore.json").read_text())["kmers"]["canonical"] is False
+    kmers = set(pd.read_csv(toy_run / "kmer_associations.csv")["kmer"])
+    assert {"AAAA", "TTTT"} <= kmers  # a k-mer and its reverse complement, apart

@@ -44,8 +44,9 @@ def trim_span(pwm, *, min_ic=0.4):
     return int(keep[0]), int(keep[-1]) + 1
 
 
-def pwm_similarity(a, b, *, min_overlap=5):
-    """Best Pearson correlation of two ``(k, 4)`` matrices over offsets and both strands.
+def pwm_similarity(a, b, *, min_overlap=5, both_strands=True):
+    """Best Pearson correlation of two ``(k, 4)`` matrices over offsets and both strands
+    (``b`` as given only, with ``both_strands=False``).
 
     Returns
     -------
@@ -56,7 +57,10 @@ def pwm_similarity(a, b, *, min_overlap=5):
     """
     a = np.asarray(a, dtype=np.float64)
     best = (np.nan, 0, "+")
-    for strand, bb in (("+", np.asarray(b, float)), ("-", reverse_complement_pwm(b))):
+    strands = [("+", np.asarray(b, float))]
+    if both_strands:
+        strands.append(("-", reverse_complement_pwm(b)))
+    for strand, bb in strands:
         ka, kb = len(a), len(bb)
         need = min(min_overlap, ka, kb)
         for off in range(-(kb - need), ka - need + 1):
@@ -106,18 +110,20 @@ def _low_complexity(pwm):
 
 
 # -- the greedy clustering ---------------------------------------------------------------
-def _kmer_codes(codes, k):
-    """(m, W) base codes (-1 = none) -> (m, W-k+1) canonical k-mer codes (-1 if invalid)."""
+def _kmer_codes(codes, k, both_strands=True):
+    """(m, W) base codes (-1 = none) -> (m, W-k+1) k-mer codes (-1 if invalid), canonical
+    (a k-mer and its reverse complement share one code) when ``both_strands``."""
     win = sliding_window_view(codes, k, axis=1)
     valid = (win >= 0).all(-1)
     w = np.where(valid[..., None], win, 0).astype(np.int64)
     fwd = (w * (4 ** np.arange(k - 1, -1, -1))).sum(-1)
     rev = ((3 - w) * (4 ** np.arange(k))).sum(-1)
-    return np.where(valid, np.minimum(fwd, rev), -1)
+    return np.where(valid, np.minimum(fwd, rev) if both_strands else fwd, -1)
 
 
-def _scan(x, pwm, *, core, background=0.25, pseudo=0.01):
-    """Best window of each seqlet against ``pwm``: (relative score, offset, strand +1/-1).
+def _scan(x, pwm, *, core, both_strands=True, background=0.25, pseudo=0.01):
+    """Best window of each seqlet against ``pwm``: (relative score, offset, strand +1/-1);
+    the given strand only (+1) unless ``both_strands``.
 
     ``core`` (m, 2) holds each seqlet's peak position and core width: a window counts only
     when its midpoint lies within half of max(core width, motif width) of the peak.
@@ -133,7 +139,7 @@ def _scan(x, pwm, *, core, background=0.25, pseudo=0.01):
     reach = np.maximum(core[:, 1:], k) / 2
     in_core = np.abs(mid - core[:, :1]) <= reach
     ok = full & in_core
-    s_f, s_r = np.where(ok, s_f, -np.inf), np.where(ok, s_r, -np.inf)
+    s_f, s_r = np.where(ok, s_f, -np.inf), np.where(ok & both_strands, s_r, -np.inf)
     rev = s_r > s_f
     s = np.where(rev, s_r, s_f)
     off = s.argmax(1)
@@ -164,12 +170,12 @@ def _build(wx, wa, *, pseudo=0.5):
 
 
 def _grow(x, a, avail, pwm, *, core, extend, n_iter, min_relative_score, min_ic, min_width,
-          max_width):
+          max_width, both_strands):
     """Iteratively align the available seqlets to ``pwm``, rebuild it widened by ``extend``
     columns on each side, and trim it to its informative core."""
     for _ in range(n_iter):
         idx = np.flatnonzero(avail)
-        rel, off, strand = _scan(x[idx], pwm, core=core[idx])
+        rel, off, strand = _scan(x[idx], pwm, core=core[idx], both_strands=both_strands)
         take = rel >= min_relative_score
         if take.sum() == 0:
             return None
@@ -186,12 +192,12 @@ def _grow(x, a, avail, pwm, *, core, extend, n_iter, min_relative_score, min_ic,
         pwm = new[lo:hi]
     # Final assignment against the converged PWM.
     return _assign(x, a, np.flatnonzero(avail), pwm, core=core,
-                   min_relative_score=min_relative_score)
+                   min_relative_score=min_relative_score, both_strands=both_strands)
 
 
-def _assign(x, a, idx, pwm, *, core, min_relative_score):
+def _assign(x, a, idx, pwm, *, core, min_relative_score, both_strands):
     """Seqlets ``idx`` that match ``pwm``, and the PWM/CWM rebuilt from them."""
-    rel, off, strand = _scan(x[idx], pwm, core=core[idx])
+    rel, off, strand = _scan(x[idx], pwm, core=core[idx], both_strands=both_strands)
     take = rel >= min_relative_score
     if take.sum() == 0:
         return None
@@ -200,10 +206,27 @@ def _assign(x, a, idx, pwm, *, core, min_relative_score):
     return pwm, cwm, (idx[take], off[take], strand[take], rel[take])
 
 
+def scaled_to_length(length: int) -> dict:
+    """Seqlet and motif widths for sequences of ``length`` nt.
+
+    The defaults (9-nt smoothing and core, 5-nt flanks, 6-mer seeds, motifs of 5 to 20 nt)
+    suit MPRA-length sequences and stay as they are from 29 nt up. Shorter sequences (UTR,
+    ribosome-binding-site or translation-start contexts) get a core of a third of the length
+    (at least 3 nt), flanks that keep a seqlet inside the sequence, seeds no wider than the
+    core and motifs from 4 nt, so that a seqlet still fits and a short motif can be found.
+    Returns ``window, flank, k, min_width, max_width`` (keywords of
+    :func:`~seqexpr.patterns.seqlets.extract_seqlets` and :func:`discover_motifs`).
+    """
+    window = int(min(9, max(3, length // 3)))
+    flank = int(min(5, max(0, (length - window) // 4)))
+    return dict(window=window, flank=flank, k=min(6, max(3, window)),
+                min_width=5 if window >= 9 else 4, max_width=int(min(20, length)))
+
+
 def discover_motifs(attr, onehot, *, mask=None, seqlets=None, window=9, flank=5,
                     threshold=2.0, max_per_seq=5, k=6, min_seqlets=20, max_motifs=10,
                     min_relative_score=0.8, n_iter=3, extend=4, min_ic=0.4, min_width=5,
-                    max_width=20,                    merge_similarity=0.85, max_seeds=50):
+                    max_width=20, merge_similarity=0.85, max_seeds=50, both_strands=True):
     """Discover activating and repressing motifs from attribution maps.
 
     Parameters
@@ -233,6 +256,10 @@ def discover_motifs(attr, onehot, *, mask=None, seqlets=None, window=9, flank=5,
         strand) are merged.
     max_seeds : int
         Seeds tried per sign before giving up.
+    both_strands : bool
+        Pool k-mers with their reverse complements and align seqlets on either strand (DNA
+        read as double-stranded); False reads the given strand only (RNA, oriented
+        constructs), so a motif and its reverse complement stay two motifs.
 
     Returns
     -------
@@ -257,7 +284,7 @@ def discover_motifs(attr, onehot, *, mask=None, seqlets=None, window=9, flank=5,
         peak = (sl["center"] - sl["start"]).to_numpy() + pad + 0.5
         core = np.c_[peak, np.full(len(sl), float(window))]
         codes = np.where(x.sum(-1) > 0, x.argmax(-1), -1)
-        kcodes = _kmer_codes(codes, k)
+        kcodes = _kmer_codes(codes, k, both_strands)
         contrib = sliding_window_view((a * x).sum(-1), k, axis=1).sum(-1)
         avail = np.ones(len(sl), bool)
         found, tried, banned = [], 0, np.zeros(4 ** k, bool)
@@ -277,13 +304,14 @@ def discover_motifs(attr, onehot, *, mask=None, seqlets=None, window=9, flank=5,
             seed = np.pad(seed, ((extend, extend), (0, 0)), constant_values=0.25)
             res = _grow(x, a, avail, seed, core=core, extend=extend, n_iter=n_iter,
                         min_relative_score=min_relative_score, min_ic=min_ic,
-                        min_width=min_width, max_width=max_width)
+                        min_width=min_width, max_width=max_width,
+                        both_strands=both_strands)
             if res is None or len(res[2][0]) < min_seqlets:
                 continue
             pwm, cwm, (idx, off, strand, rel) = res
             avail[idx] = False
             found.append(dict(pwm=pwm, cwm=cwm, idx=idx, off=off, strand=strand, rel=rel))
-        found = _merge(found, x, a, core, merge_similarity)
+        found = _merge(found, x, a, core, merge_similarity, both_strands)
         for f in found:
             kk = len(f["pwm"])
             start = sl["start"].to_numpy()[f["idx"]] - pad + f["off"]
@@ -305,17 +333,18 @@ def discover_motifs(attr, onehot, *, mask=None, seqlets=None, window=9, flank=5,
     return motifs
 
 
-def _merge(found, x, a, core, threshold):
-    """Fold motifs of one sign that are the same pattern (shifted or on the other strand)
-    into the best-supported one, re-aligning the folded seqlets to it."""
+def _merge(found, x, a, core, threshold, both_strands):
+    """Fold motifs of one sign that are the same pattern (shifted, or on the other strand
+    when ``both_strands``) into the best-supported one, re-aligning the folded seqlets."""
     found = sorted(found, key=lambda f: -len(f["idx"]))
     kept = []
     for f in found:
         for g in kept:
-            if pwm_similarity(g["pwm"], f["pwm"])[0] < threshold:
+            if pwm_similarity(g["pwm"], f["pwm"], both_strands=both_strands)[0] < threshold:
                 continue
             idx = np.r_[g["idx"], f["idx"]]
-            res = _assign(x, a, idx, g["pwm"], core=core, min_relative_score=0.0)
+            res = _assign(x, a, idx, g["pwm"], core=core, min_relative_score=0.0,
+                          both_strands=both_strands)
             pwm, cwm, (idx, off, strand, rel) = res
             g.update(pwm=pwm, cwm=cwm, idx=idx, off=off, strand=strand, rel=rel)
             break

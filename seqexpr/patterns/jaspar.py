@@ -261,7 +261,7 @@ def warm_up():
     return match_motifs({"warm_up": pwm}, db=load_jaspar().head(30), top=1)
 
 
-def match_motifs(pwms, *, db=None, top=3, n_jobs=-1):
+def match_motifs(pwms, *, db=None, top=3, both_strands=True, n_jobs=-1):
     """Best JASPAR matches of each motif (Tomtom p-values, BH q-values per query).
 
     Each query is first cut to its informative core (:func:`query_core`); a query with too
@@ -276,6 +276,9 @@ def match_motifs(pwms, *, db=None, top=3, n_jobs=-1):
         From :func:`load_jaspar`; the CORE collection of all taxa when omitted.
     top : int
         Matches kept per query.
+    both_strands : bool
+        Also compare each JASPAR matrix's reverse complement (DNA); False matches the given
+        strand only (RNA, oriented constructs: a site read backwards is another site).
     n_jobs : int
         Threads for Tomtom (-1 = all cores). The first call on a new machine compiles
         Tomtom's numba code, which takes a minute or more once.
@@ -302,7 +305,7 @@ def match_motifs(pwms, *, db=None, top=3, n_jobs=-1):
     mats = [mats[i][lo:hi] for i, (lo, hi) in zip(keep, spans)]
     targets = [np.ascontiguousarray(m.T) for m in db["pwm"]]
     p, _, off, ovl, strand = tomtom([np.ascontiguousarray(m.T) for m in mats], targets,
-                                    n_jobs=n_jobs)
+                                    reverse_complement=both_strands, n_jobs=n_jobs)
     p = np.clip(np.nan_to_num(p, nan=1.0), 0.0, 1.0)
     q = _bh(p)
     rows = []
@@ -312,7 +315,8 @@ def match_motifs(pwms, *, db=None, top=3, n_jobs=-1):
             rows.append(dict(query=name, rank=r + 1, jaspar_id=t["jaspar_id"], name=t["name"],
                              family=t["family"], tf_class=t["tf_class"], p_value=p[i, j],
                              q_value=q[i, j], e_value=p[i, j] * len(db),
-                             similarity=pwm_similarity(mats[i], t["pwm"], min_overlap=4)[0],
+                             similarity=pwm_similarity(mats[i], t["pwm"], min_overlap=4,
+                                                       both_strands=both_strands)[0],
                              offset=int(off[i, j]) + starts[i], overlap=int(ovl[i, j]),
                              strand="-" if strand[i, j] else "+"))
     return pd.DataFrame(rows, columns=MATCH_COLUMNS)

@@ -14,7 +14,7 @@ import pandas as pd
 from seqexpr.patterns.discovery import information_content
 
 __all__ = ["attribution_logos", "ic_matrix", "motif_logo", "motif_logos",
-           "plot_position_profile", "plot_effects", "plot_cooperativity"]
+           "plot_position_profile", "plot_effects", "plot_cooperativity", "plot_position_map"]
 
 
 # -- logos -----------------------------------------------------------------------------------------
@@ -236,4 +236,35 @@ def plot_cooperativity(result, *, names=("A", "B"), title=None, ax=None):
     fig.tight_layout()
     if own:  # detach from pyplot: the notebook shows the returned figure once
         plt.close(fig)
+    return fig
+
+
+def plot_position_map(table: pd.DataFrame, *, title=None):
+    """The position x base effect map (``position_effects.csv`` rows of one target) as an
+    effect logo (letters above the line help, below it hurt; height = effect) over a heatmap
+    of the same numbers, positions labelled as in the table."""
+    import logomaker
+
+    bases = list(dict.fromkeys(table["base"]))
+    wide = table.pivot(index="position", columns="base", values="effect")[bases]
+    labels = table.drop_duplicates("position").set_index("position")["label"].loc[wide.index]
+    length = len(wide)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(min(16.0, max(6.0, 0.45 * length + 2)), 5.2),
+                                      sharex=True, gridspec_kw=dict(height_ratios=[1.3, 1]))
+    logomaker.Logo(wide.reset_index(drop=True), ax=top, color_scheme="classic",
+                   show_spines=False, flip_below=False)
+    top.axhline(0, color="0.3", lw=0.8)
+    top.set_ylabel("effect on the prediction\n(vs mean of 4 bases)")
+    top.set_title(title or "What each base does at each position")
+    lim = float(np.nanmax(np.abs(wide.to_numpy()))) or 1.0
+    im = bottom.imshow(wide.to_numpy().T, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim,
+                       extent=(-0.5, length - 0.5, len(bases) - 0.5, -0.5))
+    bottom.set_yticks(range(len(bases)), bases)
+    bottom.set_xticks(range(length), list(labels), rotation=90 if length > 30 else 0)
+    if length > 60:  # label every tenth position of long maps
+        for i, tick in enumerate(bottom.get_xticklabels()):
+            tick.set_visible(i % 10 == 0)
+    bottom.set_xlabel("position" + (" (relative to the landmark)" if list(labels) !=
+                                    [str(p) for p in wide.index] else ""))
+    fig.colorbar(im, ax=[top, bottom], shrink=0.6, label="effect")
     return fig

@@ -24,6 +24,8 @@ def run(run_dir, *, seed, kmer_sizes, kmer_canonical, kmer_test, min_count, top_
     rf.record_stage(run_dir, NAME, parameters=dict(locals()))
     df, info = read_inputs(run_dir)
     targets = list(info["targets"])
+    if kmer_canonical == "auto":  # RNA has one strand: a k-mer and its reverse complement differ
+        kmer_canonical = not info.get("rna", False)
     results = explore.explore(df, info, kmer_sizes=tuple(kmer_sizes), canonical=kmer_canonical,
                               min_count=min_count, test=kmer_test,
                               near_max_mismatches=near_max_mismatches, relative_k=relative_k)

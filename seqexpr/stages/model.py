@@ -30,6 +30,9 @@ def run(run_dir, *, seed, n_seeds, deep_models, epochs, min_steps, batch_size, l
     """Train, save and score every model on 03's arrays; the parameters are 04_model's
     parameters cell.
 
+    The strand policy (``rc_augment``) holds for the baselines too: their k-mer counts pool a
+    k-mer with its reverse complement only when the deep models read both strands.
+
     Returns ``data`` (``load_inputs``), ``strands`` (the resolved reverse-complement policy),
     ``params`` (builder keywords per deep model), ``deep`` and ``base`` (one dict per trained
     model), ``history`` (training curves) and ``metrics`` (metrics.json).
@@ -47,7 +50,7 @@ def run(run_dir, *, seed, n_seeds, deep_models, epochs, min_steps, batch_size, l
                        ema=ema, shift=shift, patience=patience, rc_augment=strands,
                        min_steps=min_steps, resume=resume, verbose=verbose)
             for name in deep_models for s in seeds]
-    base = train_baselines(data, baselines, run_dir=run_dir, ks=kmer_ks,
+    base = train_baselines(data, baselines, run_dir=run_dir, ks=kmer_ks, canonical=strands,
                            n_features=gbm_features, seed=seed, resume=resume)
     metrics = write_outputs(run_dir, data, deep, base)
     history = (pd.concat([r["history"] for r in deep], ignore_index=True) if deep
