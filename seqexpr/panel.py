@@ -196,12 +196,16 @@ def prepare(name, *, datasets_dir=None, scale=1.0, seed=0):
 def fit_baselines(ds, *, cache_dir=None, seed=0):
     """Ridge and boosted trees on k-mer counts; returns ``{name: {pred, seconds}}``.
 
-    ``pred`` holds the predictions for every row. Baselines do not change while the deep
-    recipe is tuned, so with ``cache_dir`` they are fitted once per dataset fingerprint.
+    ``pred`` holds the predictions for every row. As in 04_model, k-mers are pooled with
+    their reverse complements only for data read on both strands (``ds.rc_augment``).
+    Baselines do not change while the deep recipe is tuned, so with ``cache_dir`` they are
+    fitted once per dataset fingerprint and strand policy.
     """
     from seqexpr import baselines
 
-    path = Path(cache_dir) / f"{ds.name}-{ds.fingerprint()}-baselines.npz" if cache_dir else None
+    canonical = bool(ds.rc_augment)
+    path = (Path(cache_dir) / f"{ds.name}-{ds.fingerprint()}-{'both' if canonical else 'one'}"
+            "-strand-baselines.npz" if cache_dir else None)
     if path is not None and path.exists():
         z = np.load(path, allow_pickle=False)
         meta = json.loads(str(z["meta"]))
@@ -212,7 +216,7 @@ def fit_baselines(ds, *, cache_dir=None, seed=0):
         t0 = time.perf_counter()
         model = baselines.fit_baselines([ds.seqs[i] for i in tr], ds.y[tr],
                                         [ds.seqs[i] for i in va], ds.y[va], names=(name,),
-                                        seed=seed)[name]
+                                        canonical=canonical, seed=seed)[name]
         pred = model.predict(ds.seqs)[:, 0]
         out[name] = dict(pred=pred, seconds=round(time.perf_counter() - t0, 1))
     if path is not None:
