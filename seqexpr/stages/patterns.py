@@ -177,7 +177,9 @@ def _position_map(ism, onehot, mask, *, lengths, landmark, rna, target) -> dict 
             start, bases = found
             bases = bases.replace("T", "U") if rna else bases
             note = (f"{bases} at positions {start}-{start + len(bases) - 1} (the same in every "
-                    f"sequence explained), counted as +1 onward; positions before it are -1, -2, …")
+                    f"sequence explained), counted as +1 onward; positions before it are -1, -2, "
+                    f"…; the library never varies {bases}, so the map's effects there are the "
+                    "model's extrapolation, not measured")
     elif landmark is not None:
         start, note = int(landmark), f"position {int(landmark)} (given), counted as +1"
     effect, sd, n = positions.position_effects(ism, mask=mask)
