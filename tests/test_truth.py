@@ -1,20 +1,11 @@
 """The demo's self-check: planted motifs against what was discovered and named."""
 
 import pandas as pd
-import pytest
 
 from seqexpr.patterns.discovery import Motif
-from seqexpr.patterns.jaspar import load_jaspar, match_motifs, motif_table
+from seqexpr.patterns.jaspar import match_motifs, motif_table
 from seqexpr.patterns.truth import _window_right, ground_truth_table
-
-
-@pytest.fixture(scope="module")
-def db():
-    return load_jaspar()
-
-
-def _row(db, base_id):
-    return db[db["jaspar_id"].str.split(".").str[0] == base_id].iloc[0]
+from test_jaspar import _row, db  # noqa: F401  (db: the JASPAR table, a fixture)
 
 
 def test_ground_truth_check(db):
