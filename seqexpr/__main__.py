@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-input", action="store_true",
                    help="reports without code cells (text, tables and figures), for sharing")
 
-    from seqexpr.bundle import MAX_UNKNOWN
+    from seqexpr.encode import MAX_UNKNOWN  # numpy only: --help stays quick
 
     pr = sub.add_parser(
         "predict", help="score new sequences with a saved model folder",

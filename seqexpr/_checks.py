@@ -64,7 +64,7 @@ class InputError(ValueError):
 _FLAGS = {"id_column": "--id-column", "sequence_column": "--sequence-column",
           "targets": "--target", "target": "--target", "group_column": "--group-column",
           "split_column": "--split-column", "replicate_columns": "--replicate-columns",
-          "seed": "--seed"}
+          "seed": "--seed", "ground_truth": "--ground-truth", "organism": "--organism"}
 
 
 def option(name: str, value) -> str:
@@ -340,11 +340,8 @@ def check_duplicates(frame, columns, *, source, policy, what="sequence"):
         lines = first_line.to_numpy()[extra[dup]]
         details = [f"identical copy of the record at {where(source, l)}; kept that one"
                    for l in lines]
-        rows = frame.loc[extra]
-        dropped_extra = pd.DataFrame({
-            "id": rows["id"].astype("str").to_numpy(), "source": source,
-            "line": rows[LINE].astype("Int64").to_numpy(), "reason": "duplicate_id",
-            "detail": details, FIX: None})  # merged whatever the policy
+        dropped_extra = report("duplicate_id", frame, extra, details, source=source,
+                               policy={"duplicate_id": "drop"})  # merged whatever the policy
         kept = frame.loc[~extra]
         conflict = conflict[~extra]
     if conflict.any():

@@ -21,7 +21,7 @@ import pandas as pd
 
 from seqexpr import baselines, transforms
 from seqexpr._checks import IUPAC_DNA
-from seqexpr.encode import decode, encode, to_float
+from seqexpr.encode import MAX_UNKNOWN, decode, encode, to_float
 from seqexpr.io import read_fasta
 from seqexpr.jsonio import atomic, write_csv, write_json
 
@@ -32,7 +32,6 @@ _INVALID = re.compile(f"[^{IUPAC_DNA}]")  # U is read as T first when rna
 # preprocessing.json layout; 1 (no "format" key) lacks train_lengths, 2 adds both. Bump it
 # when a key that predict needs is added or changes meaning.
 FORMAT = 2
-MAX_UNKNOWN = 0.1  # flag a sequence with more than this fraction of N / other non-ACGT bases
 # how each note of predict's flag column starts (the 2nd and 4th: deep folders without
 # train_lengths, such as format 1, checked against the input length)
 FLAG_KINDS = ("shorter than training", "shorter than the model input", "longer than training",

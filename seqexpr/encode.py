@@ -26,6 +26,9 @@ from typing import Sequence
 import numpy as np
 
 ALPHABET = "ACGT"
+#: A sequence with more than this share of N / other non-ACGT bases is flagged as N-rich by
+#: ``predict`` (here, not in ``bundle``, so that the command line's help stays cheap).
+MAX_UNKNOWN = 0.1
 PAD_CHOICES = ("right", "left", "center")
 TRIM_CHOICES = ("right", "left", "center")
 
@@ -301,7 +304,7 @@ def encoding_summary(
 
 
 __all__ = [
-    "ALPHABET", "BASE_CODE", "IUPAC_BASES", "encode", "encode_codes", "to_float",
+    "ALPHABET", "BASE_CODE", "IUPAC_BASES", "MAX_UNKNOWN", "encode", "encode_codes", "to_float",
     "reverse_complement", "reverse_complement_str", "decode", "encoding_summary",
     "encoded_nbytes", "total_memory",
 ]

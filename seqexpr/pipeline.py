@@ -156,12 +156,11 @@ def run(
 
 def _finish(out: Path, name: str, t0: float, started: float, status: str) -> None:
     """Record how ``name`` ended; a stage that did not end ``ok`` ends the run too."""
+    ended = {"pipeline": {"status": f"{status} in {name}", "finished": runfolder.now(),
+                          "duration_s": round(time.time() - started, 2)}} if status != "ok" else {}
     runfolder.update_manifest(out, stages={name: {
-        "finished": runfolder.now(), "duration_s": round(time.time() - t0, 2), "status": status}})
-    if status != "ok":
-        runfolder.update_manifest(out, pipeline={
-            "status": f"{status} in {name}", "finished": runfolder.now(),
-            "duration_s": round(time.time() - started, 2)})
+        "finished": runfolder.now(), "duration_s": round(time.time() - t0, 2), "status": status}},
+        **ended)
 
 
 def execute(src: Path, dst: Path, params: dict, *, cwd: Path, sockets: str,

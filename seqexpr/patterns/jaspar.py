@@ -220,11 +220,14 @@ def query_core(pwm):
     return lo, hi, float(ic.sum()), int((ic >= STRONG_BITS).sum())
 
 
+def _enough(bits, strong):
+    return bits >= MIN_BITS and strong >= MIN_STRONG
+
+
 def nameable(pwm):
     """Whether a matrix carries enough information to be named (``MIN_BITS`` in its core and
     ``MIN_STRONG`` columns of ``STRONG_BITS``)."""
-    _, _, bits, strong = query_core(pwm)
-    return bits >= MIN_BITS and strong >= MIN_STRONG
+    return _enough(*query_core(pwm)[2:])
 
 
 def naming_note(pwm, q_value=np.nan, *, skipped="", alpha=0.05):
@@ -242,8 +245,8 @@ def naming_note(pwm, q_value=np.nan, *, skipped="", alpha=0.05):
     """
     if skipped:
         return skipped
-    if not nameable(pwm):
-        _, _, bits, strong = query_core(pwm)
+    _, _, bits, strong = query_core(pwm)
+    if not _enough(bits, strong):
         return (f"too little information to name ({bits:.1f} bits, {strong} column(s) of "
                 f">= {STRONG_BITS:g} bit; naming needs {MIN_BITS:g} bits and {MIN_STRONG})")
     if np.isnan(q_value):
@@ -296,11 +299,12 @@ def match_motifs(pwms, *, db=None, top=3, both_strands=True, n_jobs=-1):
     names, mats = _queries(pwms)
     if db is None:
         db = load_jaspar()
-    keep = [i for i, m in enumerate(mats) if nameable(m)]
+    cores = [query_core(m) for m in mats]
+    keep = [i for i, c in enumerate(cores) if _enough(*c[2:])]
     if not keep or not len(db):
         return pd.DataFrame(columns=MATCH_COLUMNS)
     names = [names[i] for i in keep]
-    spans = [query_core(mats[i])[:2] for i in keep]
+    spans = [cores[i][:2] for i in keep]
     starts = [lo for lo, _ in spans]
     mats = [mats[i][lo:hi] for i, (lo, hi) in zip(keep, spans)]
     targets = [np.ascontiguousarray(m.T) for m in db["pwm"]]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-BASES = "ACGT"
+from seqexpr.encode import ALPHABET as BASES
 POSITION_COLUMNS = ["target", "position", "label", "base", "effect", "sd", "n"]
 
 __all__ = ["BASES", "POSITION_COLUMNS", "find_landmark", "is_aligned", "position_effects",
@@ -117,18 +117,20 @@ def position_effects(scores, *, mask=None):
     return effect, sd, n
 
 
-def positional_share(scores, *, mask=None) -> float:
+def positional_share(scores, *, mask=None, effect=None) -> float:
     """Share of the variance of all centred effects that the position map explains (0 to 1).
 
     Near 1, each base does the same at a position whatever the rest of the sequence holds: a
     positional grammar, which the map describes fully. Near 0, effects depend on context (a
-    motif that can sit anywhere), and the map averages them away.
+    motif that can sit anywhere), and the map averages them away. ``effect`` is
+    :func:`position_effects`' map of the same scores, when already computed.
     """
     centred, real = _centred(scores, mask)
     total = float((centred ** 2).sum())
     if total == 0:
         return 0.0
-    effect, _, _ = position_effects(scores, mask=mask)
+    if effect is None:
+        effect = position_effects(scores, mask=mask)[0]
     explained = float(np.where(real[:, :, None], np.nan_to_num(effect) ** 2, 0.0).sum())
     return explained / total
 

@@ -103,7 +103,7 @@ def run(run_dir, *, seed, n_sequences, attribution, n_check, ig_steps, ig_backgr
     if d["truth"] is not None:  # families looked up in all taxa, whatever named the motifs
         truth_motifs, truth_pairs = ground_truth_table(
             d["truth"], reported, table, pairs=pairs,
-            both_strands=bool(bundle.preprocessing.get("rc_average", True)))
+            both_strands=both_strands)
     return dict(best=best, bundle=bundle, target=d["target"], chosen=chosen, ids=ids,
                 onehot=onehot, mask=mask, predicted=predicted,
                 splits=pd.Series(d["split"][chosen]).value_counts().to_dict(),
@@ -187,7 +187,8 @@ def _position_map(ism, onehot, mask, *, lengths, landmark, rna, target) -> dict 
         effect, sd, n, target=target, rna=rna,
         labels=positions.position_labels(len(effect), start))
     return dict(table=table, top=positions.top_effects(table, 10), landmark=note,
-                share=positions.positional_share(ism, mask=mask), n=int(n.max()))
+                share=positions.positional_share(ism, mask=mask, effect=effect),
+                n=int(n.max()))
 
 
 def _grammar(position_map, motifs, length) -> str:
