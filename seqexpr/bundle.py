@@ -21,7 +21,7 @@ import pandas as pd
 
 from seqexpr import baselines, transforms
 from seqexpr._checks import IUPAC_DNA
-from seqexpr.encode import MAX_UNKNOWN, decode, encode, to_float
+from seqexpr.encode import MAX_UNKNOWN, decode, encode, length_summary, to_float
 from seqexpr.io import read_fasta
 from seqexpr.jsonio import atomic, write_csv, write_json
 
@@ -52,11 +52,9 @@ def fingerprint(onehot, targets, idx=None):
 def training_lengths(lengths):
     """``{"min", "median", "max"}`` of the training sequences' lengths (nt, before padding or
     trimming), as recorded in ``preprocessing.json`` under ``train_lengths``."""
-    lengths = np.asarray(lengths, np.int64)
     if not len(lengths):
         raise ValueError("training_lengths needs the lengths of the training sequences")
-    return {"min": int(lengths.min()), "median": float(np.median(lengths)),
-            "max": int(lengths.max())}
+    return length_summary(lengths)
 
 
 def preprocessing_record(encoding, *, model, seed=None, rc_average=True, fingerprint=None,

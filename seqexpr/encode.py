@@ -265,6 +265,16 @@ def total_memory() -> int | None:
     return int(psutil.virtual_memory().total)
 
 
+def length_summary(lengths) -> dict:
+    """``{"min": int, "median": float, "max": int}`` of sequence lengths in nt (zeros when
+    there are none): the form ``load.json``, ``encoding.json`` and model folders record."""
+    lengths = np.asarray(lengths, np.int64)
+    if not len(lengths):
+        return {"min": 0, "median": 0.0, "max": 0}
+    return {"min": int(lengths.min()), "median": float(np.median(lengths)),
+            "max": int(lengths.max())}
+
+
 def encoding_summary(
     lengths: Sequence[int] | np.ndarray,
     *,
@@ -287,11 +297,7 @@ def encoding_summary(
     out = {
         "n": int(len(lengths)),
         "length": int(length),
-        "input_lengths": {
-            "min": int(lengths.min()) if len(lengths) else 0,
-            "median": float(np.median(lengths)) if len(lengths) else 0.0,
-            "max": int(lengths.max()) if len(lengths) else 0,
-        },
+        "input_lengths": length_summary(lengths),
         "n_padded": int((lengths < length).sum()),
         "n_trimmed": int((lengths > length).sum()),
         "nt_trimmed": int(np.clip(lengths - length, 0, None).sum()),
@@ -304,7 +310,7 @@ def encoding_summary(
 
 
 __all__ = [
-    "ALPHABET", "BASE_CODE", "IUPAC_BASES", "MAX_UNKNOWN", "encode", "encode_codes", "to_float",
+    "ALPHABET", "BASE_CODE", "IUPAC_BASES", "MAX_UNKNOWN", "encode", "length_summary", "encode_codes", "to_float",
     "reverse_complement", "reverse_complement_str", "decode", "encoding_summary",
     "encoded_nbytes", "total_memory",
 ]

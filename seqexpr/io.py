@@ -23,6 +23,7 @@ from seqexpr._checks import (
     split_problems,
 )
 from seqexpr._readers import normalize, read_fasta, read_table
+from seqexpr.encode import length_summary
 
 __all__ = ["DEFAULT_POLICY", "IUPAC_DNA", "InputError", "LoadResult", "read_fasta",
            "read_table", "load"]
@@ -232,8 +233,7 @@ def load(*, fasta=None, expression=None, table=None, id_column: str | None = "id
         frame[c] = merged[c].astype("float64").to_numpy()
     for c in carried:
         frame[c] = merged[c].to_numpy()
-    lengths = {"min": int(length.min()), "median": float(length.median()),
-               "max": int(length.max())}
+    lengths = length_summary(length.to_numpy())
     length_policy, note = _length_policy(length.to_numpy())
     if note.startswith("lengths differ widely"):
         warnings.warn(note, stacklevel=2)
