@@ -1,4 +1,4 @@
-"""Command line: ``python -m seqexpr {run,predict,demo}``.
+"""Command line: ``python -m seqexpr {run,predict,variants,design,demo}``.
 
 Examples
 --------
@@ -7,7 +7,9 @@ python -m seqexpr run --fasta data/demo/demo.fa --expression data/demo/demo_expr
     --id-column id --target expression --out reports/demo
 python -m seqexpr run --table yeast.csv --sequence-column sequence --target expression \\
     --split-column split --out reports/yeast
-python -m seqexpr predict --model reports/demo/models/se_cnn@0 --fasta new.fa --out preds.csv
+python -m seqexpr predict --model reports/demo/models/se_cnn --fasta new.fa --out preds.csv
+python -m seqexpr variants --model reports/demo/models/se_cnn --pairs pairs.csv --out effects.csv
+python -m seqexpr design --model reports/demo/models/se_cnn --fasta starts.fa --out designs
 """
 
 from __future__ import annotations
@@ -62,7 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--preset", default="default", choices=sorted(stage_params.PRESETS),
                    help="quick: tiny models and few sequences, for smoke runs")
     r.add_argument("--only", nargs="+", metavar="NOTEBOOK",
-                   help="run only these notebooks (e.g. 01_load 02_explore)")
+                   help="run only these notebooks (e.g. 01_load 02_explore; 07_variants on a "
+                   "finished run folder)")
+    r.add_argument("--with", dest="also", nargs="+", default=[], metavar="NOTEBOOK",
+                   choices=stage_params.OPTIONAL,
+                   help="also run these optional notebooks after the others: 07_variants "
+                   "(saturation maps, variant effects, sequence design)")
     r.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
                    help="any notebook parameter, e.g. -p epochs 20 -p deep_models '[\"cnn\"]'")
     r.add_argument("--no-input", action="store_true",
@@ -82,12 +89,65 @@ def build_parser() -> argparse.ArgumentParser:
         "not cost the batch and every record keeps its row, its prediction labelled as an "
         "extrapolation; --strict refuses the file instead. An empty record or a non-IUPAC "
         "character always refuses it.")
-    pr.add_argument("--model", required=True, help="a model folder, e.g. reports/demo/models/se_cnn@0")
+    pr.add_argument("--model", required=True,
+                    help="a model folder, e.g. reports/demo/models/se_cnn (the seed ensemble)")
     pr.add_argument("--fasta", required=True, help="FASTA of sequences to score")
     pr.add_argument("--out", required=True,
                     help="CSV file to write (id, predictions, flag), in an existing folder")
     pr.add_argument("--strict", action="store_true",
                     help="refuse the file if any sequence is flagged, instead of scoring it")
+
+    v = sub.add_parser(
+        "variants", help="predict the effect of sequence changes with a saved model folder",
+        description="Score variants: pairs of reference and alternative sequences (--pairs), "
+        "or VCF-style edits (--variants: id, position, ref, alt; 1-based, on the + strand) of "
+        "the records of --fasta, or every single-base change of each --fasta record "
+        "(--saturation). Writes one row per variant and target: ref_pred, alt_pred, delta "
+        "(modelled scale), delta_sd (the spread across a seed ensemble's members), the "
+        "measured scale where the target transform has an inverse, and a note when the model's "
+        "padding or trimming treats the pair specially (a change of length, an edit outside "
+        "the model's input).")
+    v.add_argument("--model", required=True,
+                   help="a model folder, e.g. reports/demo/models/se_cnn (the seed ensemble)")
+    given = v.add_mutually_exclusive_group(required=True)
+    given.add_argument("--pairs", help="table of variant_id, ref_sequence, alt_sequence")
+    given.add_argument("--variants", help="table of id, position, ref, alt against --fasta")
+    given.add_argument("--saturation", action="store_true",
+                       help="every single-base change of each --fasta record, with a heatmap "
+                       "and a logo per record beside --out")
+    v.add_argument("--fasta", help="reference sequences for --variants or --saturation")
+    v.add_argument("--out", required=True, help="CSV file to write, in an existing folder")
+
+    g = sub.add_parser(
+        "design", help="evolve sequences toward a goal with a saved model folder",
+        description="In-silico evolution: from each --fasta record, a beam search over "
+        "single-base changes (and insertions of --motif) toward the goal, penalised by the "
+        "seeds' disagreement so that designs stay where the model can be trusted. Writes "
+        "designs.fa, designs.csv, design_trajectories.csv and design_trajectories.png to --out.")
+    g.add_argument("--model", required=True,
+                   help="a model folder, e.g. reports/demo/models/se_cnn (the seed ensemble)")
+    g.add_argument("--fasta", required=True, help="starting sequences")
+    g.add_argument("--out", required=True, help="folder for the designs")
+    g.add_argument("--goal", default="maximize",
+                   help="maximize, minimize, or a value to reach on the modelled scale")
+    g.add_argument("--target", help="target to design for (default: the model's first)")
+    g.add_argument("--designs", type=int, default=1, help="designs per start (at most --beam)")
+    g.add_argument("--steps", type=int, default=20, help="most search steps")
+    g.add_argument("--beam", type=int, default=4, help="sequences kept per step")
+    g.add_argument("--max-edits", type=int, default=10, help="most bases changed per design")
+    g.add_argument("--fixed", nargs="+", default=[], metavar="RANGE",
+                   help="1-based positions that must not change, e.g. 1-20 181-200")
+    g.add_argument("--avoid", nargs="+", default=[], metavar="SITE",
+                   help="IUPAC sites no design may hold on either strand, e.g. GAATTC GGTCTC")
+    g.add_argument("--gc", nargs=2, type=float, metavar=("MIN", "MAX"),
+                   help="G+C fraction range every design must keep")
+    g.add_argument("--motif", nargs="+", default=[], metavar="SEQ",
+                   help="sites the search may write in one move, e.g. TGACTCA")
+    g.add_argument("--disagreement", type=float, default=1.0,
+                   help="penalty per unit of the seeds' SD (0: none)")
+    g.add_argument("--max-candidates", type=int,
+                   help="score at most this many candidates per step (a seeded sample)")
+    g.add_argument("--seed", type=int, default=0)
 
     d = sub.add_parser("demo", help="write the built-in demo dataset")
     d.add_argument("--out", default="data/demo", help="folder (default data/demo)")
@@ -123,12 +183,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{key:>12}: {path}")
         return 0
     if args.command == "predict":
-        from seqexpr import bundle
+        from seqexpr import scoring
 
         try:
-            bundle.predict_fasta(args.model, args.fasta, args.out, strict=args.strict)
+            scoring.predict_fasta(args.model, args.fasta, args.out, strict=args.strict)
         except (ValueError, OSError) as exc:  # bad input: say what, not a traceback
             print(f"seqexpr predict: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    if args.command in ("variants", "design"):
+        from seqexpr import use
+
+        try:
+            (use.variants_command if args.command == "variants" else use.design_command)(args)
+        except (ValueError, OSError) as exc:  # bad input: say what, not a traceback
+            print(f"seqexpr {args.command}: {exc}", file=sys.stderr)
             return 1
         return 0
     from seqexpr import pipeline
@@ -137,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m seqexpr " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     try:
         results = pipeline.run(params, args.out, preset=args.preset,
-                               notebooks=args.only or stage_params.NOTEBOOKS, command=command,
+                               notebooks=args.only or [*stage_params.DEFAULT_RUN, *args.also],
+                               command=command,
                                no_input=args.no_input)
     except (pipeline.PipelineError, ValueError, OSError) as exc:
         print(f"seqexpr run: {exc}", file=sys.stderr)

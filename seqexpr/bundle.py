@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -21,21 +22,19 @@ import pandas as pd
 
 from seqexpr import baselines, transforms
 from seqexpr._checks import IUPAC_DNA
-from seqexpr.encode import MAX_UNKNOWN, decode, encode, length_summary, to_float
-from seqexpr.io import read_fasta
-from seqexpr.jsonio import atomic, write_csv, write_json
+from seqexpr.encode import decode, encode, length_summary, to_float
+from seqexpr.jsonio import atomic, write_json
 
 PREPROCESSING = "preprocessing.json"
 ENCODING_KEYS = ("length", "pad", "trim", "unknown", "flank_left", "flank_right", "alphabet",
                  "rna", "targets", "target_transform")
 _INVALID = re.compile(f"[^{IUPAC_DNA}]")  # U is read as T first when rna
-# preprocessing.json layout; 1 (no "format" key) lacks train_lengths, 2 adds both. Bump it
+# preprocessing.json layout; 1 (no "format" key) lacks train_lengths, 2 adds both, 3 is a
+# seed ensemble (save_ensemble; single models stay 2, which older versions read). Bump it
 # when a key that predict needs is added or changes meaning.
-FORMAT = 2
-# how each note of predict's flag column starts (the 2nd and 4th: deep folders without
-# train_lengths, such as format 1, checked against the input length)
-FLAG_KINDS = ("shorter than training", "shorter than the model input", "longer than training",
-              "longer than the model input", "N-rich")
+FORMAT = 3
+MODEL_FORMAT, ENSEMBLE_FORMAT = 2, 3  # what save_bundle and save_ensemble write
+DEEP_KINDS = ("deep", "ensemble")  # the kinds scored through Keras
 
 
 def fingerprint(onehot, targets, idx=None):
@@ -68,7 +67,8 @@ def preprocessing_record(encoding, *, model, seed=None, rc_average=True, fingerp
     if missing:
         raise ValueError(f"encoding lacks {missing}; pass the run folder's encoding.json")
     rec = {k: encoding[k] for k in ENCODING_KEYS}
-    rec.update(format=FORMAT, kind=kind, model=model, seed=seed, rc_average=bool(rc_average),
+    rec.update(format=MODEL_FORMAT, kind=kind, model=model, seed=seed,
+               rc_average=bool(rc_average),
                target_inverse=transforms.has_inverse(encoding["target_transform"]),
                training_fingerprint=fingerprint, params=params or {},
                train_lengths=None if train_lengths is None else training_lengths(train_lengths))
@@ -89,20 +89,77 @@ def save_bundle(model, out_dir, preprocessing):
     return out
 
 
+def save_ensemble(member_dirs, out_dir):
+    """Gather seed models of one deep model into one folder that scores with their mean.
+
+    Each member folder is copied whole into ``out_dir/members/seed{seed}/``, so the ensemble
+    folder can be moved or shared alone; ``preprocessing.json`` records ``kind: "ensemble"``,
+    the members and the shared encoding. Members must share the model, its settings, the
+    encoding and the training data (their fingerprint): they differ only in their seed.
+    """
+    dirs = [Path(d) for d in member_dirs]
+    if not dirs:
+        raise ValueError("save_ensemble needs at least one member model folder")
+    preps = [_read_preprocessing(d) for d in dirs]
+    for d, p in zip(dirs, preps):
+        if p.get("kind", "deep") != "deep":
+            raise ValueError(f"{d} holds a {p.get('kind')} model; an ensemble gathers seeds of "
+                             "one deep model")
+        for key in (*ENCODING_KEYS, "model", "params", "rc_average", "training_fingerprint"):
+            if p.get(key) != preps[0].get(key):
+                raise ValueError(f"{d} differs from {dirs[0]} in {key!r}: an ensemble gathers "
+                                 "seeds of one model trained on the same data")
+    seeds = [p.get("seed") for p in preps]
+    if len(set(map(str, seeds))) < len(seeds):
+        raise ValueError(f"two members share a seed ({seeds}); pass each seed's folder once")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / PREPROCESSING).unlink(missing_ok=True)
+    shutil.rmtree(out / "members", ignore_errors=True)  # members of an earlier ensemble
+    members = []
+    for d, seed in zip(dirs, seeds):
+        folder = f"members/seed{seed}"
+        shutil.copytree(d, out / folder, ignore=shutil.ignore_patterns("checkpoint", ".*"))
+        members.append(dict(folder=folder, seed=seed))
+    lengths = [p["train_lengths"] for p in preps if p.get("train_lengths")]
+    rec = {k: v for k, v in preps[0].items() if k not in ("train_seconds", "best_epoch")}
+    rec.update(format=ENSEMBLE_FORMAT, kind="ensemble", seed=seeds, members=members,
+               train_lengths=lengths[0] if len(lengths) == len(preps) else None)
+    write_json(out / PREPROCESSING, rec)
+    return out
+
+
 class Bundle:
-    """A loaded model with its preprocessing.
+    """A loaded model, or a seed ensemble of models, with its preprocessing.
 
     Attributes
     ----------
-    model : keras.Model or seqexpr.baselines.KmerModel
+    models : list of keras.Model, or [seqexpr.baselines.KmerModel]
+        One model, or the members of an ensemble (``kind: "ensemble"``), whose mean is the
+        prediction.
     preprocessing : dict
         The folder's ``preprocessing.json``.
     path : pathlib.Path
     """
 
-    def __init__(self, model, preprocessing, path):
-        self.model, self.preprocessing, self.path = model, preprocessing, Path(path)
-        self._averaged = None  # keras_model()'s strand-averaging wrapper, built once
+    def __init__(self, models, preprocessing, path):
+        self.models, self.preprocessing, self.path = list(models), preprocessing, Path(path)
+        self._averaged = None  # keras_model()'s averaging wrapper, built once
+
+    @property
+    def model(self):
+        """The one model of a single-model folder (an ensemble has ``models``)."""
+        if len(self.models) != 1:
+            raise TypeError(f"{self.path} holds an ensemble of {len(self.models)} models; use "
+                            ".models, or predict(), which averages them")
+        return self.models[0]
+
+    def describe(self):
+        """One line naming the model and its seeds, e.g. for the terminal."""
+        p = self.preprocessing
+        what = (f"seed ensemble of {len(self.models)} (seeds {', '.join(map(str, p['seed']))})"
+                if p.get("kind") == "ensemble" else f"seed {p.get('seed')}")
+        return f"model {p.get('model')} ({what}) from {self.path}"
 
     @property
     def targets(self):
@@ -110,16 +167,18 @@ class Bundle:
 
     @property
     def is_deep(self):
-        return self.preprocessing.get("kind", "deep") == "deep"
+        return is_deep(self.preprocessing)
 
-    def predict(self, x, *, rc_average=None, batch_size=256):
-        """Predict ``(n, T) float32`` (modelled scale) from one-hot ``(n, L, 4) float32``.
+    def predict(self, x, *, rc_average=None, batch_size=256, members=False):
+        """Predict ``(n, T) float32`` (modelled scale) from one-hot ``(n, L, 4) float32``: the
+        mean over an ensemble's members, or with ``members`` each one's, ``(S, n, T)``.
 
         ``rc_average`` defaults to the recorded setting (mean over both strands).
         """
         x = np.asarray(x, dtype=np.float32)
         if not self.is_deep:
-            return self.model.predict([s.replace("N", "") for s in decode(x > 0)])
+            y = self.model.predict([s.replace("N", "") for s in decode(x > 0)])
+            return y[None] if members else y
         length = self.preprocessing["length"]
         if x.ndim != 3 or x.shape[1:] != (length, 4):
             raise ValueError(f"{self.path}: input must be (n, {length}, 4) float32, got "
@@ -127,7 +186,9 @@ class Bundle:
         from seqexpr.predict import predict_float
 
         rc = self.preprocessing.get("rc_average", True) if rc_average is None else rc_average
-        return predict_float(self.model, x, rc_average=rc, batch_size=batch_size)
+        y = np.stack([predict_float(m, x, rc_average=rc, batch_size=batch_size)
+                      for m in self.models])
+        return y if members else y.mean(0)
 
     def input(self, onehot, mask=None):
         """The model's input for encoded sequences: ``(n, L, 4) float32`` from 03_encode's
@@ -136,18 +197,21 @@ class Bundle:
         return to_float(onehot, mask, unknown=self.preprocessing.get("unknown", 0.0))
 
     def keras_model(self):
-        """The network with this model's strand policy built in: for a model trained on both
-        strands, a model returning the mean of both (``models.with_rc_average``); else the
-        network itself. Attributions and in-silico effects go through this, so that they
-        explain what ``predict`` reports."""
+        """The network with this folder's averaging built in: the mean of an ensemble's
+        members, and for models trained on both strands the mean of both
+        (``models.with_rc_average``); a single one-strand model is returned as is.
+        Attributions and in-silico effects go through this, so that they explain what
+        ``predict`` reports."""
         if not self.is_deep:
             raise TypeError(f"{self.path} holds a k-mer baseline, not a Keras model")
-        if not self.preprocessing.get("rc_average", True):
-            return self.model
+        rc = self.preprocessing.get("rc_average", True)
+        if len(self.models) == 1 and not rc:
+            return self.models[0]
         if self._averaged is None:
-            from seqexpr.models import with_rc_average
+            from seqexpr.models import with_member_average, with_rc_average
 
-            self._averaged = with_rc_average(self.model)
+            net = with_member_average(self.models) if len(self.models) > 1 else self.models[0]
+            self._averaged = with_rc_average(net) if rc else net
         return self._averaged
 
     def encode(self, seqs, ids=None):
@@ -158,18 +222,28 @@ class Bundle:
                               flank_left=p["flank_left"], flank_right=p["flank_right"])
         return to_float(onehot, mask, unknown=p["unknown"])
 
-    def predict_sequences(self, seqs, *, ids=None, batch_size=256):
-        """Predict ``(n, T) float32`` on the modelled scale for raw DNA/RNA strings."""
+    def predict_sequences(self, seqs, *, ids=None, batch_size=256, members=False):
+        """Predict ``(n, T) float32`` on the modelled scale for raw DNA/RNA strings (with
+        ``members``, each ensemble member's: ``(S, n, T)``)."""
         if not self.is_deep:
-            return self.model.predict(check_sequences(seqs, self.preprocessing, ids=ids))
+            y = self.model.predict(check_sequences(seqs, self.preprocessing, ids=ids))
+            return y[None] if members else y
         out = [self.predict(self.encode(seqs[i:i + 4096], None if ids is None
-                                        else ids[i:i + 4096]), batch_size=batch_size)
+                                        else ids[i:i + 4096]), batch_size=batch_size,
+                            members=True)
                for i in range(0, len(seqs), 4096)]
-        return np.concatenate(out) if out else np.zeros((0, len(self.targets)), np.float32)
+        y = (np.concatenate(out, axis=1) if out
+             else np.zeros((len(self.models), 0, len(self.targets)), np.float32))
+        return y if members else y.mean(0)
 
     def inverse(self, y):
-        """Map ``(n, T)`` predictions from the modelled scale back to the measured scale."""
+        """Map ``(..., T)`` predictions from the modelled scale back to the measured scale."""
         return transforms.inverse(self.preprocessing["target_transform"], y)
+
+
+def is_deep(preprocessing):
+    """Whether a ``preprocessing.json`` describes a Keras model or a seed ensemble of them."""
+    return preprocessing.get("kind", "deep") in DEEP_KINDS
 
 
 def check_sequences(seqs, preprocessing, *, ids=None):
@@ -192,83 +266,10 @@ def check_sequences(seqs, preprocessing, *, ids=None):
     return seqs
 
 
-def flag_sequences(seqs, preprocessing, *, max_unknown=MAX_UNKNOWN):
-    """One note per sequence saying how it lies outside the training data ('' when it does not).
-
-    A sequence is flagged when its length is outside the recorded training range
-    (``train_lengths``; a deep model folder without it, format 1, is checked against its input
-    ``length`` instead, a k-mer one not at all), saying what encoding does to it (padded, or
-    trimmed at the recorded end), and when more than ``max_unknown`` of its bases are N or
-    another non-ACGT code. Flagged sequences are still scored: the model's output for them
-    is an extrapolation, which the note tells.
-
-    Parameters
-    ----------
-    seqs : sequence of str
-        Checked, upper-case DNA (:func:`check_sequences`).
-    preprocessing : dict
-        The model folder's ``preprocessing.json``.
-    max_unknown : float
-        Largest fraction of N / non-ACGT bases not flagged.
-
-    Returns
-    -------
-    list of str
-        Notes joined by ``"; "``, each starting with one of :data:`FLAG_KINDS`.
-    """
-    p, deep = preprocessing, preprocessing.get("kind", "deep") == "deep"
-    rng = p.get("train_lengths")
-    if rng:
-        lo, hi, short, long = rng["min"], rng["max"], FLAG_KINDS[0], FLAG_KINDS[2]
-        span = f"{lo} nt" if lo == hi else f"{lo}-{hi} nt"
-    elif deep:  # no training lengths recorded (format 1): only the input length is known
-        lo = hi = p["length"]
-        short, long, span = FLAG_KINDS[1], FLAG_KINDS[3], f"{lo} nt"
-    else:
-        lo, hi = 0, np.inf
-    flags = []
-    for s in seqs:
-        n, notes = len(s), []
-        if n < lo or n > hi:
-            fate = _fate(n, p) if deep else "k-mer counts outside the training range"
-            notes.append(f"{short if n < lo else long} ({n} nt vs {span}): {fate}")
-        unknown = 1 - sum(map(s.count, "ACGT")) / max(n, 1)
-        if unknown > max_unknown:
-            notes.append(f"{FLAG_KINDS[4]} ({unknown:.0%} N or other non-ACGT)")
-        flags.append("; ".join(notes))
-    return flags
-
-
-_PAD_SIDE = {"right": "on the right", "left": "on the left", "center": "on both sides"}
-_TRIM_END = {"right": "right end cut", "left": "left end cut", "center": "both ends cut"}
-
-
-def _fate(n, p):
-    """What encoding does to a sequence of ``n`` nt, in words."""
-    if n < p["length"]:
-        return f"padded to {p['length']} nt {_PAD_SIDE[p['pad']]}"
-    if n > p["length"]:
-        return f"trimmed to {p['length']} nt ({_TRIM_END[p['trim']]})"
-    return "scored as is"
-
-
-def flag_summary(flags, where=None):
-    """One line for the terminal: how many sequences were flagged, per kind, and ``where``
-    (the output file) to read the notes."""
-    n_flagged = sum(bool(f) for f in flags)
-    if not n_flagged:
-        return f"none of the {len(flags)} sequences flagged"
-    notes = [note for f in flags if f for note in f.split("; ")]
-    counts = [f"{sum(x.startswith(k) for x in notes)} {k}" for k in FLAG_KINDS
-              if any(x.startswith(k) for x in notes)]
-    line = f"{n_flagged} of {len(flags)} sequences flagged ({', '.join(counts)})"
-    return line if where is None else f"{line}; see the flag column of {where}"
-
-
 def _read_preprocessing(d):
     """``d/preprocessing.json`` as a dict; raise saying what ``d`` is when it is no model
     folder, or when its file is damaged, too new or too old to score with."""
-    example = "such as reports/demo/models/se_cnn@0"
+    example = "such as reports/demo/models/se_cnn (the seed ensemble) or models/se_cnn@0"
     if not d.exists():
         raise FileNotFoundError(f"model folder not found: {d.resolve()}; pass a model folder "
                                 f"{example}")
@@ -299,7 +300,7 @@ def _read_preprocessing(d):
                          f"formats 1 to {FORMAT}: upgrade seqexpr to score with this model")
     needed = ("targets", "target_transform") + (
         ("length", "pad", "trim", "unknown", "flank_left", "flank_right")
-        if prep.get("kind", "deep") == "deep" else ())
+        if is_deep(prep) else ())
     missing = [k for k in needed if k not in prep]
     if missing:
         raise ValueError(f"{path} lacks {missing}: written by an older seqexpr or edited by "
@@ -308,12 +309,23 @@ def _read_preprocessing(d):
 
 
 def load_bundle(model_dir):
-    """Load a model folder written by 04_model (deep or baseline); returns a ``Bundle``.
+    """Load a model folder written by 04_model (deep, seed ensemble or baseline) as a
+    ``Bundle``.
 
     Folders of every format up to :data:`FORMAT` load; a newer one is refused.
     """
     d = Path(model_dir)
     prep = _read_preprocessing(d)
+    if prep.get("kind") == "ensemble":
+        members = prep.get("members") or []
+        lost = [m["folder"] for m in members if not (d / m["folder"] / PREPROCESSING).exists()]
+        if not members or lost:
+            raise FileNotFoundError(f"{d.resolve()} is a seed ensemble but lacks its member "
+                                    f"folder(s) {lost or 'members/'}; copy the whole folder")
+        nets = [load_bundle(d / member["folder"]).model for member in members]
+        for net, member in zip(nets, members):  # distinct names: keras_model() joins them
+            net.name = f"{net.name}_seed{member['seed']}"
+        return Bundle(nets, prep, d)
     if (d / "model.keras").exists():
         import seqexpr.models  # noqa: F401  registers the custom layers
         from seqexpr._backend import keras
@@ -323,64 +335,4 @@ def load_bundle(model_dir):
         model, _ = baselines.load(d)
     else:
         raise FileNotFoundError(f"{d.resolve()} holds neither model.keras nor model.joblib")
-    return Bundle(model, prep, d)
-
-
-def _check_output(out_csv):
-    """Refuse an output path that is a folder or lies in a folder that does not exist."""
-    out = Path(out_csv)
-    if out.is_dir():
-        raise ValueError(f"output {out.resolve()} is a folder; give a .csv file path, e.g. "
-                         f"{out / 'predictions.csv'}")
-    if not out.resolve().parent.is_dir():
-        raise ValueError(f"output {out}: folder {out.resolve().parent} does not exist; create "
-                         "it or give a .csv file path in an existing folder")
-    return out
-
-
-def predict_fasta(model_dir, fasta, out_csv, *, batch_size=256, strict=False,
-                  max_unknown=MAX_UNKNOWN):
-    """Score every record of ``fasta`` with the model in ``model_dir``; write a CSV.
-
-    The CSV has ``id``, then per target ``{target}`` (original scale, inverse transform
-    applied; only if the transform has an inverse) and ``{target}_modelled`` (the scale the
-    model was trained on), then ``flag``: empty, or why the sequence lies outside the training
-    data (:func:`flag_sequences`: length outside the training range, with what padding or
-    trimming did; more than ``max_unknown`` N). Flagged sequences are scored, so every record
-    gets a row; with ``strict`` any flag refuses the whole file instead, naming the records.
-    An empty record or a character that is not IUPAC DNA always refuses it. Returns the table.
-    """
-    out_csv = _check_output(out_csv)
-    b = load_bundle(model_dir)
-    p = b.preprocessing
-    recs = read_fasta(fasta, rna=bool(p.get("rna")))
-    print(f"read {len(recs)} sequences from {fasta}; model {p.get('model')} "
-          f"(seed {p.get('seed')}) from {b.path}")
-    if b.is_deep:
-        print(f"encoding to {p['length']} nt (pad {p['pad']}, trim {p['trim']}, "
-              f"unknown {p['unknown']}); {'averaging both strands' if p.get('rc_average') else 'forward strand only'}")
-    elif not p.get("train_lengths"):
-        print(f"{b.path} records no training lengths (saved before format 2): lengths are not "
-              "checked; refit the model (rerun 04_model) to record them")
-    labels = [f"{Path(fasta).name} line {ln}, record {i!r}"
-              for i, ln in zip(recs["id"], recs["line"])]
-    seqs = check_sequences(list(recs["sequence"]), p, ids=labels)
-    flags = flag_sequences(seqs, p, max_unknown=max_unknown)
-    if strict and any(flags):
-        shown = [f"{lab}: {f}" for lab, f in zip(labels, flags) if f]
-        raise ValueError(f"{flag_summary(flags)} and strict mode refuses them: "
-                         f"{'; '.join(shown[:3])}{' ...' if len(shown) > 3 else ''}. "
-                         "Drop them, or leave out --strict "
-                         "(strict=False) to score them with a flag column.")
-    y = b.predict_sequences(seqs, ids=labels, batch_size=batch_size)
-    out = pd.DataFrame({"id": recs["id"].to_numpy()})
-    original = b.inverse(y) if p.get("target_inverse", True) else None
-    for j, t in enumerate(b.targets):
-        if original is not None:
-            out[t] = original[:, j]
-        out[f"{t}_modelled"] = y[:, j]
-    out["flag"] = flags
-    write_csv(out_csv, out, index=False)
-    print(f"wrote {len(out)} predictions for {', '.join(b.targets)} to {out_csv}")
-    print(flag_summary(flags, out_csv))
-    return out
+    return Bundle([model], prep, d)

@@ -277,3 +277,10 @@ def with_rc_average(model):
     rev = model(ReverseComplement(name="reverse_complement")(inp))
     out = layers.Average(name="rc_average")([fwd, rev])
     return keras.Model(inp, out, name=f"{model.name}_rc_average")
+
+
+def with_member_average(members):
+    """One model returning the mean of ``members`` (seed ensemble; same input and output)."""
+    inp = keras.Input(members[0].input_shape[1:], name="onehot")
+    out = layers.Average(name="member_average")([m(inp) for m in members])
+    return keras.Model(inp, out, name="ensemble")

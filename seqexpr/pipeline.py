@@ -21,7 +21,7 @@ from jupyter_client.kernelspec import KernelSpec
 
 from seqexpr import runfolder
 from seqexpr.stages import params as stage_params
-from seqexpr.stages.params import NOTEBOOKS, PRESETS
+from seqexpr.stages.params import DEFAULT_RUN, PRESETS
 
 
 class PipelineError(RuntimeError):
@@ -49,7 +49,7 @@ def run(
     parameters: dict[str, Any],
     out: str | Path,
     *,
-    notebooks: Iterable[str] = NOTEBOOKS,
+    notebooks: Iterable[str] = DEFAULT_RUN,
     preset: str = "default",
     source_dir: str | Path | None = None,
     progress: bool = True,

@@ -40,6 +40,13 @@ EVALUATION = "evaluation.csv"  # 05_evaluate: one row per model (and group) with
 ATTRIBUTIONS = "attributions.npz"  # 06_patterns
 MOTIFS = "motifs.tsv"  # 06_patterns: one row per discovered motif
 POSITION_EFFECTS = "position_effects.csv"  # 06_patterns, aligned libraries: position x base
+SATURATION = "saturation.csv"  # 07_variants: every single-base change of the mapped sequences
+EFFECTS = "effects.csv"  # 07_variants, given a variants file: one row per variant and target
+VARIANT_TRUTH = "variant_truth.csv"  # 07_variants, demo: predicted against true effects
+DESIGNS = "designs.csv"  # 07_variants: one row per design
+DESIGNS_FASTA = "designs.fa"  # 07_variants: the designed sequences
+DESIGN_TRAJECTORIES = "design_trajectories.csv"  # 07_variants: each design's path, step by step
+VARIANTS_INFO = "variants.json"  # 07_variants: model, truth agreement, design settings
 
 # The files each stage writes, stages in pipeline order. ``models/`` is not listed: 04 reuses a
 # saved model only when its training-data fingerprint matches, so it is a safe cache to keep.
@@ -50,6 +57,8 @@ STAGE_FILES = {
     "04_model": (PREDICTIONS, METRICS, HISTORY),
     "05_evaluate": (EVALUATION,),
     "06_patterns": (ATTRIBUTIONS, MOTIFS, POSITION_EFFECTS),
+    "07_variants": (SATURATION, EFFECTS, VARIANT_TRUTH, DESIGNS, DESIGNS_FASTA,
+                    DESIGN_TRAJECTORIES, VARIANTS_INFO),
 }
 # 01_load's files, which every later stage reads: a run folder without them is not one yet.
 LOADED = (SEQUENCES, LOAD_INFO)
@@ -61,6 +70,7 @@ STAGE_READS = {
     "04_model": ("01_load", "03_encode"),
     "05_evaluate": ("01_load", "02_explore", "03_encode", "04_model"),
     "06_patterns": ("01_load", "03_encode", "04_model"),
+    "07_variants": ("01_load", "03_encode", "04_model", "06_patterns"),
 }
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqexpr import baselines, bundle, models
+from seqexpr import baselines, bundle, models, scoring
 from seqexpr.__main__ import main
 from seqexpr.encode import encode, to_float
 from seqexpr.predict import predict_float
@@ -65,7 +65,7 @@ def test_predict_fasta_writes_both_scales(saved, toy, tmp_path):
     # lower case and a shorter record: encoded exactly as recorded (right padding)
     seqs = [toy["seqs"][0].lower(), toy["seqs"][1][:60], toy["seqs"][2]]
     fa.write_text("".join(f">r{i} note\n{s}\n" for i, s in enumerate(seqs)))
-    out = bundle.predict_fasta(path, fa, tmp_path / "pred.csv")
+    out = scoring.predict_fasta(path, fa, tmp_path / "pred.csv")
     got = pd.read_csv(tmp_path / "pred.csv", keep_default_na=False)
     assert list(got.columns) == ["id", "expression", "expression_modelled", "flag"]
     assert list(got["id"]) == ["r0", "r1", "r2"]
@@ -84,7 +84,7 @@ def test_predict_fasta_names_the_bad_record(saved, tmp_path):
     fa = tmp_path / "bad.fa"
     fa.write_text(">ok\nACGTACGT\n>bad\nACGTXACG\n")
     with pytest.raises(ValueError, match=r"bad.fa line 3, record 'bad'.*'X' at position 5"):
-        bundle.predict_fasta(path, fa, tmp_path / "never.csv")
+        scoring.predict_fasta(path, fa, tmp_path / "never.csv")
     assert not (tmp_path / "never.csv").exists()
 
 
@@ -108,7 +108,7 @@ def test_predict_command_line_matches_the_bundle(saved, toy, tmp_path):
 
 def test_preprocessing_records_format_and_training_lengths():
     prep = bundle.preprocessing_record(ENC, model="cnn", train_lengths=[80, 90, 100, 100])
-    assert prep["format"] == bundle.FORMAT
+    assert prep["format"] == bundle.MODEL_FORMAT
     assert prep["train_lengths"] == {"min": 80, "median": 95.0, "max": 100}
 
 
@@ -117,18 +117,18 @@ def test_flags_follow_the_recorded_lengths_and_padding():
     prep = bundle.preprocessing_record(dict(ENC, pad="left", trim="center"), model="cnn",
                                        train_lengths=[80, 100])
     seqs = ["A" * 90, "A" * 5, "A" * 150, "ACGT" * 10 + "N" * 60, "A" * 100]
-    assert bundle.flag_sequences(seqs, prep) == [
+    assert scoring.flag_sequences(seqs, prep) == [
         "",  # within the training range: padded as in training, not flagged
         "shorter than training (5 nt vs 80-100 nt): padded to 100 nt on the left",
         "longer than training (150 nt vs 80-100 nt): trimmed to 100 nt (both ends cut)",
         "N-rich (60% N or other non-ACGT)", ""]
     # exactly at the threshold is not flagged, just above is; several notes share a row
-    assert bundle.flag_sequences(["A" * 90 + "N" * 10, "A" * 89 + "N" * 11], prep) == [
+    assert scoring.flag_sequences(["A" * 90 + "N" * 10, "A" * 89 + "N" * 11], prep) == [
         "", "N-rich (11% N or other non-ACGT)"]
-    assert bundle.flag_sequences(["N"], prep) == [
+    assert scoring.flag_sequences(["N"], prep) == [
         "shorter than training (1 nt vs 80-100 nt): padded to 100 nt on the left; "
         "N-rich (100% N or other non-ACGT)"]
-    assert bundle.flag_summary(bundle.flag_sequences(seqs + ["N"], prep), "p.csv") == (
+    assert scoring.flag_summary(scoring.flag_sequences(seqs + ["N"], prep), "p.csv") == (
         "4 of 6 sequences flagged (2 shorter than training, 1 longer than training, 2 N-rich); "
         "see the flag column of p.csv")
 
@@ -138,7 +138,7 @@ def test_flags_follow_the_recorded_lengths_and_padding():
 def kmer_dir(tmp_path_factory, toy):
     model = baselines.fit_ridge(toy["seqs"][:150], toy["y"][:150], ks=(1, 2))
     extra = {k: ENC[k] for k in ("targets", "target_transform", "rna")}
-    extra.update(format=bundle.FORMAT, target_inverse=True,
+    extra.update(format=bundle.MODEL_FORMAT, target_inverse=True,
                  train_lengths=bundle.training_lengths([len(s) for s in toy["seqs"][:150]]))
     return baselines.save(model, tmp_path_factory.mktemp("models") / "ridge_kmer", extra=extra)
 
@@ -232,7 +232,7 @@ def test_predict_reads_model_folders_of_the_first_format(kmer_dir, toy, tmp_path
     del prep["format"], prep["train_lengths"]
     (old / bundle.PREPROCESSING).write_text(json.dumps(prep))
     fa = _fasta(tmp_path / "new.fa", {"tiny": "ACG"})
-    got = bundle.predict_fasta(old, fa, tmp_path / "p.csv")
+    got = scoring.predict_fasta(old, fa, tmp_path / "p.csv")
     assert list(got["flag"]) == [""]
     assert "records no training lengths (saved before format 2): lengths are not checked" \
         in capsys.readouterr().out
@@ -242,3 +242,60 @@ def test_predict_names_a_missing_fasta(kmer_dir, tmp_path, capsys):
     assert main(["predict", "--model", str(kmer_dir), "--fasta", str(tmp_path / "no.fa"),
                  "--out", str(tmp_path / "p.csv")]) == 1
     assert f"FASTA file not found: {tmp_path / 'no.fa'}" in capsys.readouterr().err
+
+
+# -- seed ensembles: one folder, the members' mean, their spread ---------------------------
+@pytest.fixture()
+def ensemble(tmp_path, toy):
+    nets = []
+    for seed in (0, 1):
+        m = models.cnn(100, filters=8, kernel_size=7, n_conv=1, dense=8)
+        m.set_weights([w + 0.05 * seed for w in m.get_weights()])  # members that differ
+        prep = bundle.preprocessing_record(ENC, model="cnn", seed=seed, fingerprint="abc",
+                                           train_lengths=[100])
+        bundle.save_bundle(m, tmp_path / f"cnn@{seed}", prep)
+        nets.append(m)
+    folder = bundle.save_ensemble([tmp_path / "cnn@0", tmp_path / "cnn@1"], tmp_path / "cnn")
+    shutil.rmtree(tmp_path / "cnn@0")  # the ensemble folder stands alone
+    return folder, nets
+
+
+def test_ensemble_folder_scores_the_mean_of_its_seeds(ensemble, toy, tmp_path):
+    folder, nets = ensemble
+    b = bundle.load_bundle(folder)
+    x = to_float(toy["onehot"][:12])
+    each = np.stack([predict_float(m, x) for m in nets])
+    assert not np.allclose(each[0], each[1])
+    np.testing.assert_allclose(b.predict(x, members=True), each, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(b.predict(x), each.mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(b.predict_sequences(toy["seqs"][:12]), each.mean(0), rtol=1e-5,
+                               atol=1e-6)
+    # attributions see the same mean (both strands, both seeds)
+    np.testing.assert_allclose(b.keras_model().predict(x, verbose=0), each.mean(0), rtol=1e-5,
+                               atol=1e-6)
+    assert b.preprocessing["kind"] == "ensemble" and b.preprocessing["seed"] == [0, 1]
+    assert "seed ensemble of 2 (seeds 0, 1)" in b.describe()
+    with pytest.raises(TypeError, match="ensemble of 2 models"):
+        b.model
+    fa = tmp_path / "in.fa"
+    fa.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(toy["seqs"][:4])))
+    got = scoring.predict_fasta(folder, fa, tmp_path / "p.csv")
+    np.testing.assert_allclose(got["expression_sd"], each[:, :4, 0].std(0, ddof=1), rtol=1e-4)
+
+
+def test_ensemble_refuses_members_of_different_models(tmp_path):
+    for seed, fp in ((0, "abc"), (1, "other data")):
+        prep = bundle.preprocessing_record(ENC, model="cnn", seed=seed, fingerprint=fp)
+        bundle.save_bundle(models.cnn(100, filters=4, kernel_size=5, n_conv=1, dense=4),
+                           tmp_path / f"cnn@{seed}", prep)
+    with pytest.raises(ValueError, match=r"cnn@1 differs from .*cnn@0 in 'training_fingerprint'"):
+        bundle.save_ensemble([tmp_path / "cnn@0", tmp_path / "cnn@1"], tmp_path / "cnn")
+    with pytest.raises(ValueError, match="share a seed"):
+        bundle.save_ensemble([tmp_path / "cnn@0", tmp_path / "cnn@0"], tmp_path / "cnn")
+
+
+def test_ensemble_without_its_members_is_refused(ensemble):
+    folder, _ = ensemble
+    shutil.rmtree(folder / "members" / "seed1")
+    with pytest.raises(FileNotFoundError, match=r"lacks its member folder\(s\) \['members/seed1'\]"):
+        bundle.load_bundle(folder)

@@ -7,22 +7,23 @@ import sys
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parent.parent / "seqexpr"
-TOP = {"seqexpr.pipeline", "seqexpr.__main__", "seqexpr.nbtest", "seqexpr.nbclean",
+TOP = {"seqexpr.pipeline", "seqexpr.__main__", "seqexpr.nbtest", "seqexpr.nbclean", "seqexpr.use",
        "seqexpr.panel"}
 # The layers of README's Layout, lowest first: a module imports its own layer or lower ones.
 LAYERS = [
     "_backend jsonio encode kmers composition homology",  # sequences
     "_textfile _readers _checks io transforms duplicates explore splits demo_truth demo runfolder",  # data
-    "models batches train predict baselines bundle",  # models
+    "models batches train predict baselines bundle scoring",  # models
     "bootstrap evaluate metrics",  # statistics
     "patterns patterns.inputs patterns.shuffle patterns.ism patterns.gradients "
     "patterns.attribution_checks patterns.seqlets patterns.discovery patterns.filters "
     "patterns.taxa patterns.jaspar patterns.truth patterns.effects patterns.positions",
+    "variants design",  # using a model: variant effects, sequence design
     "plots plots._common plots.load plots.explore plots.encode plots.model plots.evaluate "
-    "plots.patterns",
+    "plots.patterns plots.variants plots.design",
     "stages stages.params stages.load stages.explore stages.encode stages.model "
-    "stages.evaluate stages.patterns",
-    "pipeline nbtest nbclean panel __main__",  # the driver
+    "stages.evaluate stages.patterns stages.variants",
+    "pipeline nbtest nbclean panel use __main__",  # the driver
 ]
 LAYER = {f"seqexpr.{m}": i for i, names in enumerate(LAYERS) for m in names.split()}
 

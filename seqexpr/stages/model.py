@@ -195,7 +195,7 @@ def train_baselines(data, names=kmer_baselines.BASELINES, *, run_dir,
                 ks=ks, canonical=canonical, n_features=n_features, seed=seed)[name]
             seconds = round(time.perf_counter() - t0, 1)
             extra = {k: data["encoding"][k] for k in ("targets", "target_transform", "rna")}
-            extra.update(format=bundle.FORMAT,
+            extra.update(format=bundle.MODEL_FORMAT,
                          train_lengths=bundle.training_lengths([len(seqs[i]) for i in tr]),
                          settings=settings, training_fingerprint=fp, train_seconds=seconds,
                          seed=int(seed), target_inverse=transforms.has_inverse(
@@ -218,7 +218,8 @@ def write_outputs(run_dir, data, deep, baselines):
     baselines : list of dict from :func:`train_baselines`
 
     Deep models get one column per seed (``cnn@0``) and one for the mean over seeds
-    (``cnn``). ``best_deep_model`` (one seed, the model attributions explain) and
+    (``cnn``), whose model folder ``models/cnn/`` gathers the seeds (``bundle.save_ensemble``:
+    the folder to score new sequences with). ``best_deep_model`` (one seed, the model attributions explain) and
     ``best_baseline`` are chosen on validation Pearson (mean over targets), never on test;
     ``deep_ensemble`` is the seed mean of the best deep model's builder, the deep model's
     headline prediction (averaging seeds beat single seeds on the accuracy panel).
@@ -237,8 +238,11 @@ def write_outputs(run_dir, data, deep, baselines):
         by_name.setdefault(r["name"], []).append(r)
     for name, rs in by_name.items():
         cols[name] = np.mean([r["pred"] for r in rs], axis=0)
+        folder = bundle.save_ensemble([r["path"] for r in rs], rf.run_path(run_dir, rf.MODELS_DIR)
+                                      / name)
         info[name] = dict(kind="deep", path=[_rel(r["path"], run_dir) for r in rs],
-                          params=rs[0]["params"], seed=[r["seed"] for r in rs],
+                          folder=_rel(folder, run_dir), params=rs[0]["params"],
+                          seed=[r["seed"] for r in rs],
                           train_seconds=float(np.sum([r["seconds"] or 0 for r in rs])),
                           seed_mean_of=[r["column"] for r in rs])
     y, names, split = data["targets"], data["target_names"], data["split"]
@@ -293,7 +297,8 @@ def check(run_dir) -> None:
     assert not pred[model_cols].isna().any().any(), "NaN predictions"
     assert set(pred["split"]) == {"train", "valid", "test"}, "a split has no predictions"
     for column, info in metrics["models"].items():
-        for path in ([info["path"]] if isinstance(info["path"], str) else info["path"]):
+        paths = [info["path"]] if isinstance(info["path"], str) else info["path"]
+        for path in paths + ([info["folder"]] if "folder" in info else []):
             assert (rf.run_path(run_dir, path) / bundle.PREPROCESSING).exists(), \
                 f"{column}: no {bundle.PREPROCESSING} in {path}"
     assert rf.run_path(run_dir, rf.HISTORY).exists(), rf.HISTORY

@@ -21,7 +21,11 @@ from typing import Any, Mapping
 from seqexpr.patterns.taxa import tax_group_for
 from seqexpr.runfolder import STAGE_FILES, project_root
 
-NOTEBOOKS = tuple(STAGE_FILES)  # "01_load" ... "06_patterns", in pipeline order
+NOTEBOOKS = tuple(STAGE_FILES)  # "01_load" ... "07_variants", in pipeline order
+# Run only when asked (`run --with 07_variants`, or `--only` on a finished run folder): using
+# the model (saturation maps, design) is a step beyond the analysis every run reports.
+OPTIONAL = ("07_variants",)
+DEFAULT_RUN = tuple(n for n in NOTEBOOKS if n not in OPTIONAL)
 
 # Parameter sets that trade accuracy for speed. "quick" is for tests and smoke runs on a
 # small demo (a few hundred sequences): every notebook finishes in well under a minute.
@@ -59,6 +63,12 @@ PRESETS: dict[str, dict[str, Any]] = {
         "top_motifs": 5,
         "min_seqlets": 10,
         "n_pairs": 1,
+        # 07_variants
+        "n_truth": 60,
+        "design_starts": 1,
+        "design_steps": 2,
+        "design_beam": 2,
+        "max_candidates": 100,
     },
 }
 
