@@ -79,7 +79,7 @@ class _Problems:
                  [f"empty cell in column{'s' if len(c) > 1 else ''} {', '.join(map(repr, c))}"
                   for _, c in bad], "fill in the cell or remove the row")
 
-    def alphabet(self, columns: dict[str, list[str]], rna: bool) -> None:
+    def alphabet(self, columns: dict[str, list[str]], rna: bool, *, alleles: bool) -> None:
         rows, details, has_u = [], [], False
         for i in self.todo():
             for col, values in columns.items():
@@ -92,8 +92,8 @@ class _Problems:
                                    f"{m.start() + 1}{more} is not IUPAC DNA ({_IUPAC})")
                     has_u |= "U" in v
                     break
-        fix = f"write bases as IUPAC DNA; {_RNA_FIX}" if has_u and not rna else \
-            f"write bases as IUPAC DNA (an empty allele as {EMPTY_ALLELE!r} or an empty cell)"
+        empty = f" (an empty allele as {EMPTY_ALLELE!r} or an empty cell)" if alleles else ""
+        fix = f"write bases as IUPAC DNA{empty}" + (f"; {_RNA_FIX}" if has_u and not rna else "")
         self.add("invalid_char", rows, details, fix)
 
     def identical(self, ref: list[str], alt: list[str], cols: tuple[str, str]) -> None:
@@ -208,7 +208,7 @@ def read_pairs(path: str | os.PathLike, *, rna: bool = False) -> pd.DataFrame:
     found = _Problems(name, lines, [v or f"(no variant_id, {unit(name)} {n})"
                                     for v, n in zip(vid, lines)])
     found.empty({"variant_id": vid, "ref_sequence": ref, "alt_sequence": alt})
-    found.alphabet({"ref_sequence": ref, "alt_sequence": alt}, rna)
+    found.alphabet({"ref_sequence": ref, "alt_sequence": alt}, rna, alleles=False)
     found.identical(ref, alt, ("ref_sequence", "alt_sequence"))
     found.duplicates(vid)
     found.refuse_any()
@@ -280,7 +280,7 @@ def read_variants(fasta: str | os.PathLike, variants: str | os.PathLike, *,
                + (" (positions are 1-based: the first base is 1)" if pos[i] == 0 else "")
                for i in bad],
               "give the 1-based position of the first ref base on the FASTA record")
-    found.alphabet({"ref": ref, "alt": alt}, rna)
+    found.alphabet({"ref": ref, "alt": alt}, rna, alleles=True)
     found.identical(ref, alt, ("ref", "alt"))
     found.duplicates(vid)
     refs = _references(read_fasta(fasta, rna=rna), ids, found)

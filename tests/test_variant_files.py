@@ -82,7 +82,8 @@ def test_pairs_missing_column_lists_those_found(tmp_path):
 @pytest.mark.parametrize("row,message", [
     (("v2", "ACGT", ""), r"line 3, variant 'v2': empty cell in column 'alt_sequence'; fill in"),
     (("v2", "ACGT", "ACXT"), r"line 3, variant 'v2': alt_sequence 'ACXT': character 'X' at "
-                             r"position 3 is not IUPAC DNA"),
+                             r"position 3 is not IUPAC DNA \(ACGTRYSWKMBDHVN\); write bases "
+                             r"as IUPAC DNA\.$"),
     (("v2", "ACGT", "ACGT"), r"line 3, variant 'v2': ref_sequence and alt_sequence are the "
                              r"same \('ACGT'\); give the changed allele"),
     (("v1", "ACGT", "ACGA"), r"line 3, variant 'v1': variant_id 'v1' is also at line 2; give "
