@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parent.parent / "seqexpr"
-TOP = {"seqexpr.pipeline", "seqexpr.__main__", "seqexpr.nbtest", "seqexpr.nbclean", "seqexpr.use",
-       "seqexpr.panel"}
+TOP = {"seqexpr.pipeline", "seqexpr.__main__", "seqexpr.nbtest", "seqexpr.nbclean",
+       "seqexpr.panel", "seqexpr.use"}
 # The layers of README's Layout, lowest first: a module imports its own layer or lower ones.
 LAYERS = [
     "_backend jsonio encode kmers composition homology",  # sequences
-    "_textfile _readers _checks io transforms duplicates explore splits demo_truth demo runfolder",  # data
+    "_textfile _readers _checks io variant_files transforms duplicates explore splits "
+    "demo_truth demo runfolder",  # data
     "models batches train predict baselines bundle scoring",  # models
     "bootstrap evaluate metrics",  # statistics
     "patterns patterns.inputs patterns.shuffle patterns.ism patterns.gradients "

@@ -45,7 +45,10 @@ def run(run_dir, *, seed, model, target, n_saturation, variants_file, n_truth, d
     effects = None
     rf.run_path(run_dir, rf.EFFECTS).unlink(missing_ok=True)  # an earlier run's file
     if variants_file:
-        table = read_variants_file(variants_file, d["sequences"], rna=bool(b.preprocessing.get("rna")))
+        refs = d["sequences"].assign(line=np.arange(1, len(d["sequences"]) + 1))
+        refs.attrs["source"] = f"{rf.SEQUENCES} (this run's sequences; line = row)"
+        table = variant_files.read_either(variants_file, refs,
+                                          rna=bool(b.preprocessing.get("rna")))
         effects = variants.score_variants(b, table)
         rf.write_csv(rf.run_path(run_dir, rf.EFFECTS), effects, index=False, float_format="%.6g")
 
@@ -116,15 +119,6 @@ def read_inputs(run_dir, model, target) -> dict:
         truth = json.loads(truth_path.read_text())
         sites = pd.read_csv(rf.run_path(run, truth.get("sites_file", rf.GROUND_TRUTH_SITES)))
     return dict(bundle=b, target=target, sequences=seqs, test=test, truth=truth, sites=sites)
-
-
-def read_variants_file(path, sequences, *, rna=False) -> pd.DataFrame:
-    """A variants table: pairs (``variant_id, ref_sequence, alt_sequence``) or VCF-style edits
-    (``id, position, ref, alt``) of the run's sequences, told apart by their columns."""
-    columns = variant_files.table_columns(path)
-    if "ref_sequence" in columns:
-        return variant_files.read_pairs(path, rna=rna)
-    return variant_files.read_variants(sequences, path, rna=rna)
 
 
 def _truth_check(b, target, test, sites, truth, n_truth, seed):
