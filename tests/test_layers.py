@@ -18,8 +18,9 @@ LAYERS = [
     "patterns patterns.inputs patterns.shuffle patterns.ism patterns.gradients "
     "patterns.attribution_checks patterns.seqlets patterns.discovery patterns.filters "
     "patterns.taxa patterns.jaspar patterns.truth patterns.effects patterns.positions",
+    "variants variant_files design_rules design",  # using the model
     "plots plots._common plots.load plots.explore plots.encode plots.model plots.evaluate "
-    "plots.patterns",
+    "plots.patterns plots.design",
     "stages stages.params stages.load stages.explore stages.encode stages.model "
     "stages.evaluate stages.patterns",
     "pipeline nbtest nbclean panel __main__",  # the driver
