@@ -61,7 +61,8 @@ def parse_fixed(fixed, length: int, start_id: str = "start") -> np.ndarray:
     """(length,) bool mask of the positions that must not change.
 
     ``fixed`` holds 1-based inclusive positions: ints, ``(start, end)`` tuples, or strings
-    ``"57"`` and ``"1-20"`` (a string may list several, comma-separated).
+    ``"57"`` and ``"1-20"`` (a string may list several, comma-separated). A bare tuple is a
+    list of entries, so ``(30, 35)`` means positions 30 and 35; one range is ``[(30, 35)]``.
     """
     mask = np.zeros(length, bool)
     for item in as_list(fixed):
