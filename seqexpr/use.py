@@ -13,6 +13,7 @@ import pandas as pd
 
 from seqexpr import design, variant_files, variants
 from seqexpr.bundle import load_bundle
+from seqexpr.design_rules import parse_goal
 from seqexpr.io import read_fasta
 from seqexpr.jsonio import atomic, write_csv
 from seqexpr.scoring import check_output
@@ -91,10 +92,10 @@ def design_command(args) -> pd.DataFrame:
     if target not in b.targets:
         raise ValueError(f"--target {target!r} is not one of the model's targets {b.targets}")
     recs = read_fasta(args.fasta, rna=bool(b.preprocessing.get("rna")))
-    goal = args.goal if args.goal in design.GOAL_WORDS else _number(args.goal)
+    goal = parse_goal(args.goal)
     result = design.design(
         lambda seqs: b.predict_sequences(seqs, members=True), list(recs["sequence"]),
-        start_ids=list(recs["id"]), goal=goal, target=b.targets.index(target),
+        start_ids=list(recs["id"]), goal=args.goal, target=b.targets.index(target),
         n_designs=args.designs, steps=args.steps, max_edits=args.max_edits, beam=args.beam,
         fixed=args.fixed, avoid=args.avoid, gc_range=args.gc, motifs=args.motif,
         disagreement=args.disagreement, max_candidates=args.max_candidates, seed=args.seed)
@@ -102,7 +103,7 @@ def design_command(args) -> pd.DataFrame:
     paths = design.write_designs(result, out)
     write_csv(out / "design_trajectories.csv", result.trajectories, index=False,
               float_format="%.6g")
-    fig = plot_trajectories(result.trajectories, goal=goal if isinstance(goal, float) else None)
+    fig = plot_trajectories(result.trajectories, goal=goal[1])
     with atomic(out / "design_trajectories.png") as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
     d = result.designs
@@ -111,10 +112,3 @@ def design_command(args) -> pd.DataFrame:
           f"modelled scale) with {d['n_edits'].mean():.1f} edits on average; wrote "
           f"{', '.join(str(p) for p in paths.values())} and the trajectories in {out}")
     return d
-
-
-def _number(text):
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"--goal {text!r}: give maximize, minimize or a number") from None

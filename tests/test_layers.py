@@ -19,7 +19,7 @@ LAYERS = [
     "patterns patterns.inputs patterns.shuffle patterns.ism patterns.gradients "
     "patterns.attribution_checks patterns.seqlets patterns.discovery patterns.filters "
     "patterns.taxa patterns.jaspar patterns.truth patterns.effects patterns.positions",
-    "variants design",  # using a model: variant effects, sequence design
+    "variants design_rules design",  # using a model: variant effects, sequence design
     "plots plots._common plots.load plots.explore plots.encode plots.model plots.evaluate "
     "plots.patterns plots.variants plots.design",
     "stages stages.params stages.load stages.explore stages.encode stages.model "

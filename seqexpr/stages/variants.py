@@ -20,9 +20,10 @@ from seqexpr import design as designer
 from seqexpr import runfolder as rf
 from seqexpr import variant_files, variants
 from seqexpr.bundle import load_bundle
+from seqexpr.design_rules import Rules, parse_goal
+from seqexpr.encode import BASE_CODE
 
 NAME = "07_variants"
-GOALS = ("maximize", "minimize")
 
 
 def run(run_dir, *, seed, model, target, n_saturation, variants_file, n_truth, design_starts,
@@ -59,10 +60,10 @@ def run(run_dir, *, seed, model, target, n_saturation, variants_file, n_truth, d
         rf.write_csv(rf.run_path(run_dir, rf.VARIANT_TRUTH), truth_table, index=False,
                      float_format="%.6g")
 
-    goal = design_goal if design_goal in GOALS else float(design_goal)
-    starts = _design_starts(order, goal, design_starts)
-    motifs = _insertion_motifs(run_dir, goal) if insert_motifs == "auto" else list(insert_motifs)
-    result = _design(b, starts, goal=goal, target=b.targets.index(t), steps=design_steps,
+    goal = parse_goal(design_goal)  # ("maximize" | "minimize" | "value", value or None)
+    starts = _design_starts(order, goal, design_starts, Rules(avoid, gc_range, max_edits))
+    motifs = _insertion_motifs(run_dir, goal[0]) if insert_motifs == "auto" else list(insert_motifs)
+    result = _design(b, starts, goal=design_goal, target=b.targets.index(t), steps=design_steps,
                      beam=design_beam, max_candidates=max_candidates, max_edits=max_edits,
                      fixed_flank=fixed_flank, avoid=avoid, gc_range=gc_range, motifs=motifs,
                      disagreement=disagreement, seed=seed)
@@ -73,7 +74,8 @@ def run(run_dir, *, seed, model, target, n_saturation, variants_file, n_truth, d
         designs["true_start"] = true_signal(designs["start_sequence"], truth)
         designs["true_signal"] = true_signal(designs["sequence"], truth)
         designs["true_gain"] = designs["true_signal"] - designs["true_start"]
-    designer.write_designs(designs, rf.run_path(run_dir))
+    designer.write_designs(designer.DesignResult(designs, result["trajectories"]),
+                           rf.run_path(run_dir))
     rf.write_csv(rf.run_path(run_dir, rf.DESIGN_TRAJECTORIES), result["trajectories"],
                  index=False, float_format="%.6g")
     summary = dict(model=str(b.path), kind=b.preprocessing.get("kind"),
@@ -134,25 +136,34 @@ def _truth_check(b, target, test, sites, truth, n_truth, seed):
     return table, variants.truth_agreement(table["predicted_delta"], table["true_delta"])
 
 
-def _design_starts(order, goal, n):
-    """The test sequences furthest from the goal: the lowest predicted to raise, the highest
-    to lower, the furthest from a value to reach."""
-    if goal == "maximize":
-        return order.iloc[:n]
-    if goal == "minimize":
-        return order.iloc[::-1][:n]
-    return order.iloc[np.argsort(-np.abs(order["predicted"].to_numpy() - goal))[:n]]
+def _design_starts(order, goal, n, rules):
+    """The ``n`` test sequences furthest from the goal (``parse_goal``'s pair: the lowest
+    predicted to raise, the highest to lower, the furthest from a value to reach) among those
+    of plain A/C/G/T that keep the rules (no avoided site, GC in range)."""
+    kind, value = goal
+    if kind == "maximize":
+        ranked = order
+    elif kind == "minimize":
+        ranked = order.iloc[::-1]
+    else:
+        ranked = order.iloc[np.argsort(-np.abs(order["predicted"].to_numpy() - value))]
+    codes = [BASE_CODE[np.frombuffer(s.encode(), np.uint8)] for s in ranked["sequence"]]
+    ok = [c.max() <= 3 and not rules.broken(c[None])[0] for c in codes]
+    if not any(ok):
+        raise ValueError("no test sequence keeps the design rules (avoid sites, gc_range, "
+                         "A/C/G/T only) to start from; loosen avoid or gc_range")
+    return ranked[ok].iloc[:n]
 
 
-def _insertion_motifs(run_dir, goal, top=3):
+def _insertion_motifs(run_dir, kind, top=3):
     """Consensus strings of 06's motifs that push toward the goal (activators to raise,
     repressors to lower; both to reach a value); none when 06 has not run."""
     path = rf.run_path(run_dir, rf.MOTIFS)
     if not path.exists():
         return []
     motifs = pd.read_csv(path, sep="\t")
-    if goal in GOALS:
-        motifs = motifs[motifs["sign"] == ("+" if goal == "maximize" else "-")]
+    if kind != "value":
+        motifs = motifs[motifs["sign"] == ("+" if kind == "maximize" else "-")]
     pwms = [np.asarray(json.loads(p)) for p in motifs["pwm"][:top]]
     return ["".join("ACGT"[i] for i in pwm.argmax(1)) for pwm in pwms]
 
