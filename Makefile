@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.seqexpr-installed
 DEMO_N ?=  # demo size; empty: seqexpr.demo.DEMO_N
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo report test lab bench accuracy clean
+.PHONY: help venv demo report variants test lab bench accuracy clean
 
 help:  ## List the commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -29,6 +29,11 @@ demo: $(STAMP)  ## Write the demo dataset (DEMO_N sequences) to data/demo/
 report: demo  ## Run every notebook on the demo dataset; HTML reports in reports/demo/
 	$(PY) -m seqexpr run --fasta data/demo/demo.fa --expression data/demo/demo_expression.csv \
 	    --id-column id --target expression --ground-truth data/demo/ground_truth.json --out reports/demo
+
+variants: $(STAMP)  ## After `make report`: saturation maps, truth-checked variant effects and designs (07)
+	$(PY) -m seqexpr run --fasta data/demo/demo.fa --expression data/demo/demo_expression.csv \
+	    --id-column id --target expression --ground-truth data/demo/ground_truth.json --out reports/demo \
+	    --only 07_variants
 
 test: $(STAMP)  ## Run the test suite: pytest for the package, nbval for the notebooks on a small demo
 	$(PY) -m seqexpr.nbtest build/nbval

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from seqexpr import design, variant_files, variants
+from seqexpr._checks import InputError
 from seqexpr.bundle import load_bundle
 from seqexpr.design_rules import parse_goal
 from seqexpr.io import read_fasta
@@ -93,12 +94,19 @@ def design_command(args) -> pd.DataFrame:
         raise ValueError(f"--target {target!r} is not one of the model's targets {b.targets}")
     recs = read_fasta(args.fasta, rna=bool(b.preprocessing.get("rna")))
     goal = parse_goal(args.goal)
-    result = design.design(
-        lambda seqs: b.predict_sequences(seqs, members=True), list(recs["sequence"]),
-        start_ids=list(recs["id"]), goal=args.goal, target=b.targets.index(target),
-        n_designs=args.designs, steps=args.steps, max_edits=args.max_edits, beam=args.beam,
-        fixed=args.fixed, avoid=args.avoid, gc_range=args.gc, motifs=args.motif,
-        disagreement=args.disagreement, max_candidates=args.max_candidates, seed=args.seed)
+    line_of = dict(zip(recs["id"], recs["line"]))
+    try:
+        result = design.design(
+            lambda seqs: b.predict_sequences(seqs, members=True), list(recs["sequence"]),
+            start_ids=list(recs["id"]), goal=args.goal, target=b.targets.index(target),
+            n_designs=args.designs, steps=args.steps, max_edits=args.max_edits, beam=args.beam,
+            fixed=args.fixed, avoid=args.avoid, gc_range=args.gc, motifs=args.motif,
+            disagreement=args.disagreement, max_candidates=args.max_candidates, seed=args.seed)
+    except InputError as exc:  # a start refused: say where it is in the FASTA
+        if exc.record not in line_of:
+            raise
+        raise InputError(f"{Path(args.fasta).name} line {line_of[exc.record]}: {exc}",
+                         file=args.fasta, line=line_of[exc.record], record=exc.record) from None
     out.mkdir(parents=True, exist_ok=True)
     paths = design.write_designs(result, out)
     write_csv(out / "design_trajectories.csv", result.trajectories, index=False,

@@ -87,3 +87,28 @@ def toy_run(tmp_path, toy):
     pd.DataFrame({"id": toy["ids"], "split": split, "cluster": np.arange(n),
                   "has_relative_in_train": False}).to_csv(run / "splits.csv", index=False)
     return run
+
+
+@pytest.fixture()
+def ensemble(tmp_path):
+    """A seed-ensemble model folder of two small, different CNNs (100 nt, log target) whose
+    member folders were removed after gathering: ``(folder, [member keras models])``."""
+    import shutil
+
+    from seqexpr import bundle, models
+
+    enc = {"length": 100, "pad": "right", "trim": "right", "unknown": 0.0, "flank_left": "",
+           "flank_right": "", "alphabet": "ACGT", "rna": False, "targets": ["expression"],
+           "target_transform": {"name": "log", "offset": 0.0}}
+    nets = []
+    for seed in (0, 1):
+        m = models.cnn(100, filters=8, kernel_size=7, n_conv=1, dense=8)
+        m.set_weights([w + 0.05 * seed for w in m.get_weights()])  # members that differ
+        prep = bundle.preprocessing_record(enc, model="cnn", seed=seed, fingerprint="abc",
+                                           train_lengths=[100])
+        bundle.save_bundle(m, tmp_path / f"cnn@{seed}", prep)
+        nets.append(m)
+    folder = bundle.save_ensemble([tmp_path / "cnn@0", tmp_path / "cnn@1"], tmp_path / "cnn")
+    for seed in (0, 1):
+        shutil.rmtree(tmp_path / f"cnn@{seed}")  # the ensemble folder stands alone
+    return folder, nets

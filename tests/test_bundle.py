@@ -245,21 +245,6 @@ def test_predict_names_a_missing_fasta(kmer_dir, tmp_path, capsys):
 
 
 # -- seed ensembles: one folder, the members' mean, their spread ---------------------------
-@pytest.fixture()
-def ensemble(tmp_path, toy):
-    nets = []
-    for seed in (0, 1):
-        m = models.cnn(100, filters=8, kernel_size=7, n_conv=1, dense=8)
-        m.set_weights([w + 0.05 * seed for w in m.get_weights()])  # members that differ
-        prep = bundle.preprocessing_record(ENC, model="cnn", seed=seed, fingerprint="abc",
-                                           train_lengths=[100])
-        bundle.save_bundle(m, tmp_path / f"cnn@{seed}", prep)
-        nets.append(m)
-    folder = bundle.save_ensemble([tmp_path / "cnn@0", tmp_path / "cnn@1"], tmp_path / "cnn")
-    shutil.rmtree(tmp_path / "cnn@0")  # the ensemble folder stands alone
-    return folder, nets
-
-
 def test_ensemble_folder_scores_the_mean_of_its_seeds(ensemble, toy, tmp_path):
     folder, nets = ensemble
     b = bundle.load_bundle(folder)

@@ -28,7 +28,7 @@ def test_rerunning_a_stage_removes_what_depended_on_it(tmp_path, toy):
     explore.run(**params.defaults("02_explore", run_dir=str(run), kmer_sizes=[4]))
     encode.run(**params.defaults("03_encode", run_dir=str(run)))
     (run / "03_encode.html").write_text("an old report")
-    assert rf.downstream("04_model") == ["05_evaluate", "06_patterns"]
+    assert rf.downstream("04_model") == ["05_evaluate", "06_patterns", "07_variants"]
     # 01 again on fewer records: 02's and 03's files would describe the old data
     load.run(**params.defaults("01_load", **first, **_inputs(tmp_path, toy, 580)))
     assert len(pd.read_parquet(run / "sequences.parquet")) == 580

@@ -8,6 +8,7 @@ objective, move``).
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -53,6 +54,7 @@ def plot_trajectories(trajectories: pd.DataFrame, *, goal=None, title: str | Non
             ax.axhline(float(goal), color="grey", ls="--", lw=1, label=f"goal {float(goal):g}")
         ax.set_title(str(sid), fontsize=10)
         ax.set_xlabel("step")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("predicted (modelled scale)")
         ax.legend(fontsize="x-small", loc="best")
     for ax in list(axes.flat)[len(shown):]:

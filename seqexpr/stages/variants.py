@@ -81,7 +81,7 @@ def run(run_dir, *, seed, model, target, n_saturation, variants_file, n_truth, d
     summary = dict(model=str(b.path), kind=b.preprocessing.get("kind"),
                    seeds=b.preprocessing.get("seed"), target=t,
                    saturation=list(mapped["id"]), truth=agreement,
-                   design=dict(result["settings"], motifs=motifs, **_design_summary(designs)))
+                   design=dict(settings=result["settings"], **_design_summary(designs)))
     rf.write_json(rf.run_path(run_dir, rf.VARIANTS_INFO), summary)
     return dict(bundle=b, target=t, mapped=mapped, saturation=sat, effects=effects,
                 truth_table=truth_table, agreement=agreement, designs=designs,
@@ -100,7 +100,13 @@ def read_inputs(run_dir, model, target) -> dict:
             raise ValueError(f"{run} has no deep model to score with (04_model trained none); "
                              "pass model='path/to/a/model/folder'")
         info = metrics["models"][column]
-        model = rf.run_path(run, info.get("folder") or info["path"])
+        if "folder" in info:
+            model = rf.run_path(run, info["folder"])
+        elif isinstance(info["path"], str):  # one seed: its own folder
+            model = rf.run_path(run, info["path"])
+        else:
+            raise ValueError(f"{run}'s 04_model predates seed-ensemble folders: rerun 04_model "
+                             "(it reuses the trained seeds) or pass model='path/to/a/model/folder'")
     b = load_bundle(model)
     target = b.targets[0] if target is None else target
     if target not in b.targets:
@@ -183,11 +189,13 @@ def _design(b, starts, *, goal, target, fixed_flank, seed, **options) -> dict:
     designs["start_sequence"] = designs["start_id"].map(dict(zip(starts["id"], starts["sequence"])))
     return dict(designs=designs,
                 trajectories=pd.concat([p.trajectories for p in parts], ignore_index=True),
-                settings=dict(parts[0].settings, fixed_flank=fixed_flank) if parts else {})
+                settings=dict(parts[0].settings, fixed_flank=fixed_flank, fixed="flanks",
+                              searches={k: v for p in parts for k, v in
+                                        p.settings["searches"].items()}))
 
 
 def _design_summary(designs) -> dict:
-    out = dict(n_designs=int(len(designs)),
+    out = dict(n_written=int(len(designs)),
                mean_predicted_gain=float((designs["predicted"] - designs["start_predicted"]).mean()),
                mean_edits=float(designs["n_edits"].mean()))
     if "true_gain" in designs:
@@ -206,4 +214,4 @@ def check(run_dir) -> None:
         diff = sum(a != b for a, b in zip(r.sequence, r.start_sequence))
         assert diff == r.n_edits, f"{r.design_id}: n_edits {r.n_edits} but {diff} bases differ"
     info = rf.read_json(rf.run_path(run_dir, rf.VARIANTS_INFO))
-    assert info["design"]["n_designs"] == len(designs)
+    assert info["design"]["n_written"] == len(designs)
