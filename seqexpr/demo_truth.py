@@ -137,7 +137,7 @@ def signal_from_sites(sites: pd.DataFrame, gc, truth: dict) -> np.ndarray:
     names = [m["name"] for m in truth["motifs"]]
     act = sites[sites["active"]]
     counts = np.zeros((n, len(names)))
-    np.add.at(counts, (act["row"].to_numpy(), act["motif"].map(names.index).to_numpy()), 1)
+    np.add.at(counts, (act["row"].to_numpy(int), act["motif"].map(names.index).to_numpy(int)), 1)
     d = truth["copy_decay"]
     gain = counts if d == 1 else (1 - d ** counts) / (1 - d)  # 1, 1 + d, 1 + d + d^2, ...
     effects = np.array([m["effect"] for m in truth["motifs"]])
@@ -164,9 +164,17 @@ def pairs_within(active_sites: pd.DataFrame, a: str, b: str, max_spacing: int, n
 
 
 def true_signal(seqs, truth: dict) -> np.ndarray:
-    """(n,) float64 noise-free expression of any equal-length ACGT sequences (the oracle)."""
+    """(n,) float64 noise-free expression of any ACGT sequences (the oracle), of one length or
+    several (an insertion or deletion changes it): each length is scanned apart, windows stay
+    at their positions in nt."""
     seqs = list(seqs)
-    return signal_from_sites(scan_sites(seqs, truth), gc_content(seqs), truth)
+    lengths = np.array([len(s) for s in seqs])
+    out = np.empty(len(seqs))
+    for n in np.unique(lengths):
+        rows = np.flatnonzero(lengths == n)
+        group = [seqs[i] for i in rows]
+        out[rows] = signal_from_sites(scan_sites(group, truth), gc_content(group), truth)
+    return out
 
 
 __all__ = ["scan_sites", "signal_from_sites", "pairs_within", "true_signal", "log_odds",

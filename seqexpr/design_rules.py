@@ -143,6 +143,11 @@ class Rules:
         self.gc_range = gc_range
         self.max_edits = max_edits
 
+    def allow(self, seq: str) -> bool:
+        """Whether ``seq`` can start a design: A/C/G/T only, no avoided site, GC in range."""
+        codes = BASE_CODE[np.frombuffer(str(seq).upper().encode("ascii", "replace"), np.uint8)]
+        return bool(len(codes)) and codes.max() <= 3 and not self.broken(codes[None])[0]
+
     def broken(self, codes: np.ndarray) -> np.ndarray:
         """(n,) bool: rows that contain an avoided site or lie outside the GC range."""
         bad = has_site(codes, self.avoid)

@@ -211,13 +211,18 @@ def truth_variants(seqs, ids, sites, truth, *, n_knockouts=200, n_neutral=100, s
     return table
 
 
-def truth_agreement(predicted, true, *, large=LARGE_EFFECT) -> dict:
-    """How well predicted effects follow the true ones: Spearman and Pearson over all
-    variants, and the share of large true effects (``|true| >= large``) whose sign the model
-    gets right."""
+def truth_agreement(predicted, true, *, large=LARGE_EFFECT, n_bootstrap=1000, seed=0) -> dict:
+    """How well predicted effects follow the true ones: Spearman (with a 95% bootstrap
+    interval over variants) and Pearson over all variants, and the share of large true
+    effects (``|true| >= large``) whose sign the model gets right."""
     predicted, true = np.asarray(predicted, float), np.asarray(true, float)
     big = np.abs(true) >= large
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, len(true), (n_bootstrap, len(true)))
+    boot = [stats.spearmanr(predicted[r], true[r])[0] for r in rows]
+    lo, hi = np.nanpercentile(boot, [2.5, 97.5])
     return dict(n=int(len(true)), spearman=float(stats.spearmanr(predicted, true)[0]),
+                spearman_lo=float(lo), spearman_hi=float(hi),
                 pearson=float(np.corrcoef(predicted, true)[0, 1]), n_large=int(big.sum()),
                 large=large, sign_agreement=float(np.mean(np.sign(predicted[big])
                                                           == np.sign(true[big])))

@@ -64,6 +64,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "min_seqlets": 10,
         "n_pairs": 1,
         # 07_variants
+        "n_saturation": 1,
         "n_truth": 60,
         "design_starts": 1,
         "design_steps": 2,

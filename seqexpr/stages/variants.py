@@ -21,7 +21,6 @@ from seqexpr import runfolder as rf
 from seqexpr import variant_files, variants
 from seqexpr.bundle import load_bundle
 from seqexpr.design_rules import Rules, parse_goal
-from seqexpr.encode import BASE_CODE
 
 NAME = "07_variants"
 
@@ -153,8 +152,7 @@ def _design_starts(order, goal, n, rules):
         ranked = order.iloc[::-1]
     else:
         ranked = order.iloc[np.argsort(-np.abs(order["predicted"].to_numpy() - value))]
-    codes = [BASE_CODE[np.frombuffer(s.encode(), np.uint8)] for s in ranked["sequence"]]
-    ok = [c.max() <= 3 and not rules.broken(c[None])[0] for c in codes]
+    ok = [rules.allow(s) for s in ranked["sequence"]]
     if not any(ok):
         raise ValueError("no test sequence keeps the design rules (avoid sites, gc_range, "
                          "A/C/G/T only) to start from; loosen avoid or gc_range")
@@ -205,13 +203,19 @@ def _design_summary(designs) -> dict:
 
 
 def check(run_dir) -> None:
-    """Validate 07's files; raises AssertionError."""
+    """Validate 07's files, and that every design keeps the rules it was made under;
+    raises AssertionError."""
     sat = pd.read_csv(rf.run_path(run_dir, rf.SATURATION))
     assert len(sat) and not sat["delta"].isna().any(), "saturation map empty or NaN"
-    designs = pd.read_csv(rf.run_path(run_dir, rf.DESIGNS), keep_default_na=False)
-    assert len(designs), "no designs"
-    for r in designs.itertuples():
-        diff = sum(a != b for a, b in zip(r.sequence, r.start_sequence))
-        assert diff == r.n_edits, f"{r.design_id}: n_edits {r.n_edits} but {diff} bases differ"
     info = rf.read_json(rf.run_path(run_dir, rf.VARIANTS_INFO))
-    assert info["design"]["n_written"] == len(designs)
+    settings = info["design"]["settings"]
+    designs = pd.read_csv(rf.run_path(run_dir, rf.DESIGNS), keep_default_na=False)
+    assert len(designs) == info["design"]["n_written"] > 0, "no designs"
+    rules = Rules(settings["avoid"], settings["gc_range"], settings["max_edits"])
+    flank = settings["fixed_flank"]
+    for r in designs.itertuples():
+        diff = [i for i, (a, b) in enumerate(zip(r.sequence, r.start_sequence)) if a != b]
+        assert len(diff) == r.n_edits <= settings["max_edits"], f"{r.design_id}: edits"
+        assert all(flank <= i < len(r.sequence) - flank for i in diff), \
+            f"{r.design_id} changed a fixed flank"
+        assert rules.allow(r.sequence), f"{r.design_id} breaks an avoid or GC rule"

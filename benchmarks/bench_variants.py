@@ -1,0 +1,84 @@
+"""Benchmark using a model: variant-scoring speed, saturation and design time, and how well
+predicted effects and designs follow the demo's true signal, over several draws.
+
+Needs a finished demo run (``make report``); scores with its seed ensemble. Prints figures;
+asserts nothing. About two minutes on 2 cores:
+
+    .venv/bin/python benchmarks/bench_variants.py [--run reports/demo] [--draws 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--run", default="reports/demo", help="a finished demo run folder")
+    ap.add_argument("--draws", type=int, default=3, help="independent draws of truth variants")
+    ap.add_argument("--starts", type=int, default=5, help="starts designed from")
+    args = ap.parse_args()
+
+    from seqexpr import design, variants
+    from seqexpr.bundle import load_bundle
+    from seqexpr.demo_truth import true_signal
+    from seqexpr.design_rules import Rules
+
+    run = Path(args.run)
+    if not (run / "ground_truth.json").exists() or not (run / "models" / "se_cnn").exists():
+        raise SystemExit(f"{run} is not a finished demo run with a seed ensemble: run "
+                         "`make report` first")
+    b = load_bundle(run / "models" / "se_cnn")
+    truth = json.loads((run / "ground_truth.json").read_text())
+    sites = pd.read_csv(run / "ground_truth_sites.csv")
+    seqs = pd.read_parquet(run / "sequences.parquet", columns=["id", "sequence"])
+    test = seqs[seqs["id"].isin(pd.read_csv(run / "splits.csv").query("split == 'test'")["id"])]
+    print(f"{b.describe()}; {len(test)} test sequences of {len(test['sequence'].iloc[0])} nt")
+
+    t = time.perf_counter()
+    sat = variants.saturation(b, test["id"].iloc[0], test["sequence"].iloc[0])
+    dt = time.perf_counter() - t
+    print(f"saturation of one sequence: {len(sat)} variants in {dt:.1f} s "
+          f"({len(sat) / dt:,.0f} variants/s, {len(b.models)} members x 2 strands)")
+
+    rows = []
+    for draw in range(args.draws):
+        table = variants.truth_variants(test["sequence"], test["id"], sites, truth,
+                                        n_knockouts=200, n_neutral=100, seed=draw)
+        scored = variants.score_variants(b, table)
+        a = variants.truth_agreement(scored["delta"], table["true_delta"], seed=draw)
+        rows.append(a)
+        print(f"draw {draw}: {a['n']} variants, Spearman {a['spearman']:.3f} "
+              f"[{a['spearman_lo']:.3f}, {a['spearman_hi']:.3f}], Pearson {a['pearson']:.3f}, "
+              f"sign right on {a['sign_agreement']:.1%} of {a['n_large']} large effects")
+    sp = [r["spearman"] for r in rows]
+    sg = [r["sign_agreement"] for r in rows]
+    print(f"over {args.draws} draws: Spearman {np.mean(sp):.3f} (min {min(sp):.3f}); sign "
+          f"agreement {np.mean(sg):.1%} (min {min(sg):.1%})")
+
+    starts = test.sample(args.starts * 2, random_state=0)
+    rules = Rules(["GAATTC", "GGATCC"], (0.3, 0.7), 10)
+    starts = starts[[rules.allow(s) for s in starts["sequence"]]][:args.starts]  # design()
+    # refuses a start that already breaks a rule
+    t = time.perf_counter()
+    res = design.design(lambda s: b.predict_sequences(s, members=True), list(starts["sequence"]),
+                        start_ids=list(starts["id"]), steps=8, beam=2, max_edits=10,
+                        fixed=["1-10", "191-200"], avoid=["GAATTC", "GGATCC"],
+                        gc_range=(0.3, 0.7), max_candidates=400, progress=False)
+    dt = time.perf_counter() - t
+    d = res.designs
+    gain = true_signal(d["sequence"], truth) - true_signal(starts["sequence"], truth)
+    print(f"design: {len(d)} starts (random test sequences), 8 steps, beam 2, <= 10 edits in "
+          f"{dt:.0f} s; predicted gain {np.mean(d['predicted'] - d['start_predicted']):+.2f}, "
+          f"true gain {gain.mean():+.2f} (min {gain.min():+.2f}) log2 units; "
+          f"{np.mean(gain > 0):.0%} truly raised")
+
+
+if __name__ == "__main__":
+    main()
