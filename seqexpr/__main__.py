@@ -22,6 +22,9 @@ from pathlib import Path
 from seqexpr.stages import params as stage_params
 
 
+MODEL_HELP = "a model folder, e.g. reports/demo/models/se_cnn (the seed ensemble)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     try:  # the defaults shown below are the notebooks' own
         load, patterns = (stage_params.declared(n) for n in ("01_load", "06_patterns"))
@@ -89,8 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         "not cost the batch and every record keeps its row, its prediction labelled as an "
         "extrapolation; --strict refuses the file instead. An empty record or a non-IUPAC "
         "character always refuses it.")
-    pr.add_argument("--model", required=True,
-                    help="a model folder, e.g. reports/demo/models/se_cnn (the seed ensemble)")
+    pr.add_argument("--model", required=True, help=MODEL_HELP)
     pr.add_argument("--fasta", required=True, help="FASTA of sequences to score")
     pr.add_argument("--out", required=True,
                     help="CSV file to write (id, predictions, flag), in an existing folder")
@@ -107,8 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         "measured scale where the target transform has an inverse, and a note when the model's "
         "padding or trimming treats the pair specially (a change of length, an edit outside "
         "the model's input).")
-    v.add_argument("--model", required=True,
-                   help="a model folder, e.g. reports/demo/models/se_cnn (the seed ensemble)")
+    v.add_argument("--model", required=True, help=MODEL_HELP)
     given = v.add_mutually_exclusive_group(required=True)
     given.add_argument("--pairs", help="table of variant_id, ref_sequence, alt_sequence")
     given.add_argument("--variants", help="table of id, position, ref, alt against --fasta")
@@ -124,8 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         "single-base changes (and insertions of --motif) toward the goal, penalised by the "
         "seeds' disagreement so that designs stay where the model can be trusted. Writes "
         "designs.fa, designs.csv, design_trajectories.csv and design_trajectories.png to --out.")
-    g.add_argument("--model", required=True,
-                   help="a model folder, e.g. reports/demo/models/se_cnn (the seed ensemble)")
+    g.add_argument("--model", required=True, help=MODEL_HELP)
     g.add_argument("--fasta", required=True, help="starting sequences")
     g.add_argument("--out", required=True, help="folder for the designs")
     g.add_argument("--goal", default="maximize",

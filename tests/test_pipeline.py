@@ -4,6 +4,7 @@ notebooks' stderr without kernel noise, and reports and the manifest are written
 
 import json
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -95,6 +96,13 @@ def test_cli_maps_both_input_forms_onto_parameters(tmp_path):
     with pytest.raises(SystemExit):
         run_parameters(build_parser().parse_args(
             ["run", "--fasta", "a.fa", "--target", "y", "--out", str(tmp_path)]))
+    # notebooks run in notebooks/: a file named by -p is made absolute here, "auto" kept
+    args = build_parser().parse_args(
+        ["run", "--table", "t.csv", "--target", "y", "--out", str(tmp_path), "--with",
+         "07_variants", "-p", "variants_file", "v.csv"])
+    p = run_parameters(args)
+    assert p["variants_file"] == str((Path.cwd() / "v.csv").resolve()) and "model" not in p
+    assert args.also == ["07_variants"]
 
 
 def test_reports_keep_only_the_last_state_of_progress_bars(tmp_path):

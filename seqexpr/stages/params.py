@@ -26,6 +26,8 @@ NOTEBOOKS = tuple(STAGE_FILES)  # "01_load" ... "07_variants", in pipeline order
 # the model (saturation maps, design) is a step beyond the analysis every run reports.
 OPTIONAL = ("07_variants",)
 DEFAULT_RUN = tuple(n for n in NOTEBOOKS if n not in OPTIONAL)
+# parameters (besides the inputs) that name a file or folder: `-p variants_file v.csv`
+PATH_PARAMETERS = ("variants_file", "model")
 
 # Parameter sets that trade accuracy for speed. "quick" is for tests and smoke runs on a
 # small demo (a few hundred sequences): every notebook finishes in well under a minute.
@@ -189,6 +191,9 @@ def run_parameters(*, target, fasta=None, expression=None, table=None, ground_tr
         **{k: v for k, v in columns.items() if v is not None},
     }
     params.update(extra)
+    for key in PATH_PARAMETERS:  # notebooks run in notebooks/: paths given here are made absolute
+        if isinstance(params.get(key), str) and params[key] != "auto":
+            params[key] = absolute(params[key])
     unknown = undeclared(params)
     if unknown:
         raise TypeError(f"no notebook declares {', '.join(map(repr, unknown))}; see the "

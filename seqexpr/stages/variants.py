@@ -34,57 +34,53 @@ def run(run_dir, *, seed, model, target, n_saturation, variants_file, n_truth, d
     d = read_inputs(run_dir, model, target)
     b, t = d["bundle"], d["target"]
     print(f"{b.describe()}; target {t!r}", flush=True)
-    test = d["test"]
-    order = test.sort_values("predicted", kind="stable")
+    order = d["test"].sort_values("predicted", kind="stable")
     n_top = (n_saturation + 1) // 2
     mapped = pd.concat([order.iloc[::-1][:n_top], order.iloc[:n_saturation - n_top]])
     sat = pd.concat([variants.saturation(b, r.id, r.sequence) for r in mapped.itertuples()],
                     ignore_index=True)
     rf.write_csv(rf.run_path(run_dir, rf.SATURATION), sat, index=False, float_format="%.6g")
-
-    effects = None
-    rf.run_path(run_dir, rf.EFFECTS).unlink(missing_ok=True)  # an earlier run's file
-    if variants_file:
-        refs = d["sequences"].assign(line=np.arange(1, len(d["sequences"]) + 1))
-        refs.attrs["source"] = f"{rf.SEQUENCES} (this run's sequences; line = row)"
-        table = variant_files.read_either(variants_file, refs,
-                                          rna=bool(b.preprocessing.get("rna")))
-        effects = variants.score_variants(b, table)
-        rf.write_csv(rf.run_path(run_dir, rf.EFFECTS), effects, index=False, float_format="%.6g")
+    effects = _score_file(run_dir, b, variants_file, d["sequences"])
 
     truth = d["truth"]
     truth_table = agreement = None
     if truth is not None:
-        truth_table, agreement = _truth_check(b, t, test, d["sites"], truth, n_truth, seed)
+        truth_table, agreement = _truth_check(b, t, d["test"], d["sites"], truth, n_truth, seed)
         rf.write_csv(rf.run_path(run_dir, rf.VARIANT_TRUTH), truth_table, index=False,
                      float_format="%.6g")
 
     goal = parse_goal(design_goal)  # ("maximize" | "minimize" | "value", value or None)
     starts = _design_starts(order, goal, design_starts, Rules(avoid, gc_range, max_edits))
     motifs = _insertion_motifs(run_dir, goal[0]) if insert_motifs == "auto" else list(insert_motifs)
-    result = _design(b, starts, goal=design_goal, target=b.targets.index(t), steps=design_steps,
-                     beam=design_beam, max_candidates=max_candidates, max_edits=max_edits,
-                     fixed_flank=fixed_flank, avoid=avoid, gc_range=gc_range, motifs=motifs,
-                     disagreement=disagreement, seed=seed)
-    designs = result["designs"]
-    if truth is not None:
-        from seqexpr.demo_truth import true_signal
-
-        designs["true_start"] = true_signal(designs["start_sequence"], truth)
-        designs["true_signal"] = true_signal(designs["sequence"], truth)
-        designs["true_gain"] = designs["true_signal"] - designs["true_start"]
-    designer.write_designs(designer.DesignResult(designs, result["trajectories"]),
-                           rf.run_path(run_dir))
-    rf.write_csv(rf.run_path(run_dir, rf.DESIGN_TRAJECTORIES), result["trajectories"],
+    result = _design(b, starts, truth, goal=design_goal, target=b.targets.index(t),
+                     steps=design_steps, beam=design_beam, max_candidates=max_candidates,
+                     max_edits=max_edits, fixed_flank=fixed_flank, avoid=avoid,
+                     gc_range=gc_range, motifs=motifs, disagreement=disagreement, seed=seed)
+    designer.write_designs(result, rf.run_path(run_dir))
+    rf.write_csv(rf.run_path(run_dir, rf.DESIGN_TRAJECTORIES), result.trajectories,
                  index=False, float_format="%.6g")
     summary = dict(model=str(b.path), kind=b.preprocessing.get("kind"),
                    seeds=b.preprocessing.get("seed"), target=t,
                    saturation=list(mapped["id"]), truth=agreement,
-                   design=dict(settings=result["settings"], **_design_summary(designs)))
+                   design=dict(settings=result.settings, **_design_summary(result.designs)))
     rf.write_json(rf.run_path(run_dir, rf.VARIANTS_INFO), summary)
     return dict(bundle=b, target=t, mapped=mapped, saturation=sat, effects=effects,
-                truth_table=truth_table, agreement=agreement, designs=designs,
-                trajectories=result["trajectories"], motifs=motifs, goal=goal, summary=summary)
+                truth_table=truth_table, agreement=agreement, designs=result.designs,
+                trajectories=result.trajectories, motifs=motifs, goal=goal, summary=summary)
+
+
+def _score_file(run_dir, b, variants_file, sequences):
+    """``effects.csv`` for a variants file (pairs, or VCF-style edits of the run's sequences);
+    None, and no file, without one."""
+    rf.run_path(run_dir, rf.EFFECTS).unlink(missing_ok=True)  # an earlier run's file
+    if not variants_file:
+        return None
+    refs = sequences.assign(line=np.arange(1, len(sequences) + 1))
+    refs.attrs["source"] = f"{rf.SEQUENCES} (this run's sequences; line = row)"
+    table = variant_files.read_either(variants_file, refs, rna=bool(b.preprocessing.get("rna")))
+    effects = variants.score_variants(b, table)
+    rf.write_csv(rf.run_path(run_dir, rf.EFFECTS), effects, index=False, float_format="%.6g")
+    return effects
 
 
 def read_inputs(run_dir, model, target) -> dict:
@@ -94,7 +90,8 @@ def read_inputs(run_dir, model, target) -> dict:
     seqs = pd.read_parquet(rf.run_path(run, rf.SEQUENCES), columns=["id", "sequence"])
     metrics = rf.read_json(rf.run_path(run, rf.METRICS))
     column = metrics.get("deep_ensemble")
-    if model == "auto":
+    auto = model == "auto"
+    if auto:
         if not column:
             raise ValueError(f"{run} has no deep model to score with (04_model trained none); "
                              "pass model='path/to/a/model/folder'")
@@ -112,8 +109,7 @@ def read_inputs(run_dir, model, target) -> dict:
         raise ValueError(f"target {target!r} is not one of the model's targets {b.targets}")
     pred = pd.read_csv(rf.run_path(run, rf.PREDICTIONS))
     test = pred[(pred["split"] == "test") & (pred["target"] == target)]
-    if column in test and Path(model).resolve() == rf.run_path(run, metrics["models"][column].get(
-            "folder", "")).resolve():
+    if auto:  # 04's predictions of that ensemble
         test = test.assign(predicted=test[column])
     else:  # another model: score the test split with it
         test = test.merge(seqs, on="id")
@@ -172,8 +168,9 @@ def _insertion_motifs(run_dir, kind, top=3):
     return ["".join("ACGT"[i] for i in pwm.argmax(1)) for pwm in pwms]
 
 
-def _design(b, starts, *, goal, target, fixed_flank, seed, **options) -> dict:
-    """Design from each start in turn (its fixed flanks follow its length); one table."""
+def _design(b, starts, truth, *, fixed_flank, seed, **options):
+    """Design from each start in turn (its fixed flanks follow its length): one
+    ``DesignResult`` whose designs carry their start and, on the demo, the true signals."""
     def members(seqs):
         return b.predict_sequences(seqs, members=True)
 
@@ -181,15 +178,20 @@ def _design(b, starts, *, goal, target, fixed_flank, seed, **options) -> dict:
     for r in starts.itertuples():
         n = len(r.sequence)
         fixed = [f"1-{fixed_flank}", f"{n - fixed_flank + 1}-{n}"] if fixed_flank else []
-        parts.append(designer.design(members, [r.sequence], start_ids=[r.id], goal=goal,
-                                     target=target, fixed=fixed, seed=seed, **options))
+        parts.append(designer.design(members, [r.sequence], start_ids=[r.id], fixed=fixed,
+                                     seed=seed, **options))
     designs = pd.concat([p.designs for p in parts], ignore_index=True)
     designs["start_sequence"] = designs["start_id"].map(dict(zip(starts["id"], starts["sequence"])))
-    return dict(designs=designs,
-                trajectories=pd.concat([p.trajectories for p in parts], ignore_index=True),
-                settings=dict(parts[0].settings, fixed_flank=fixed_flank, fixed="flanks",
-                              searches={k: v for p in parts for k, v in
-                                        p.settings["searches"].items()}))
+    if truth is not None:
+        from seqexpr.demo_truth import true_signal
+
+        designs["true_start"] = true_signal(designs["start_sequence"], truth)
+        designs["true_signal"] = true_signal(designs["sequence"], truth)
+        designs["true_gain"] = designs["true_signal"] - designs["true_start"]
+    settings = dict(parts[0].settings, fixed_flank=fixed_flank, fixed="flanks",
+                    searches={k: v for p in parts for k, v in p.settings["searches"].items()})
+    return designer.DesignResult(designs, pd.concat([p.trajectories for p in parts],
+                                                    ignore_index=True), settings)
 
 
 def _design_summary(designs) -> dict:
