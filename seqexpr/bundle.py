@@ -1,12 +1,13 @@
-"""Saved models that carry their preprocessing: save, load, predict raw sequences or a FASTA.
+"""Saved models that carry their preprocessing: save, load, predict raw sequences.
 
 A model folder holds the model (``model.keras`` for deep models, ``model.joblib`` for k-mer
 baselines) and ``preprocessing.json``: everything needed to turn raw sequences into model
 input exactly as in training (length, padding, trimming, flanks, unknown-base value,
 alphabet, RNA), the targets with their transform, whether to average both strands, and the
 model's name, seed and training-data fingerprint, the range of training lengths and the
-file's ``format``. ``predict_fasta`` therefore scores a FASTA with no setting repeated, and
-flags each sequence that lies outside what the model was trained on (:func:`flag_sequences`).
+file's ``format``. A seed ensemble (:func:`save_ensemble`) gathers the folders of one model's
+seeds in one folder that predicts their mean. :mod:`seqexpr.scoring` scores a FASTA with no
+setting repeated.
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ def save_ensemble(member_dirs, out_dir):
     """Gather seed models of one deep model into one folder that scores with their mean.
 
     Each member folder is copied whole into ``out_dir/members/seed{seed}/``, so the ensemble
-    folder can be moved or shared alone; ``preprocessing.json`` records ``kind: "ensemble"``,
+    folder can be moved or shared alone (it is built beside ``out_dir`` and then put in its
+    place, replacing an earlier one whole); ``preprocessing.json`` records ``kind: "ensemble"``,
     the members and the shared encoding. Members must share the model, its settings, the
     encoding and the training data (their fingerprint): they differ only in their seed.
     """
@@ -113,19 +115,24 @@ def save_ensemble(member_dirs, out_dir):
     if len(set(map(str, seeds))) < len(seeds):
         raise ValueError(f"two members share a seed ({seeds}); pass each seed's folder once")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / PREPROCESSING).unlink(missing_ok=True)
-    shutil.rmtree(out / "members", ignore_errors=True)  # members of an earlier ensemble
+    if out.exists() and any(out.iterdir()) and not (
+            (out / PREPROCESSING).exists() and _read_preprocessing(out).get("kind") == "ensemble"):
+        raise ValueError(f"{out.resolve()} holds files that are not a seed ensemble; give a new "
+                         "or empty folder (an earlier ensemble there is replaced)")
+    tmp = out.with_name(f".{out.name}.partial")  # built aside, then put in place
+    shutil.rmtree(tmp, ignore_errors=True)
     members = []
     for d, seed in zip(dirs, seeds):
         folder = f"members/seed{seed}"
-        shutil.copytree(d, out / folder, ignore=shutil.ignore_patterns("checkpoint", ".*"))
+        shutil.copytree(d, tmp / folder, ignore=shutil.ignore_patterns("checkpoint", ".*"))
         members.append(dict(folder=folder, seed=seed))
     lengths = [p["train_lengths"] for p in preps if p.get("train_lengths")]
     rec = {k: v for k, v in preps[0].items() if k not in ("train_seconds", "best_epoch")}
     rec.update(format=ENSEMBLE_FORMAT, kind="ensemble", seed=seeds, members=members,
                train_lengths=lengths[0] if len(lengths) == len(preps) else None)
-    write_json(out / PREPROCESSING, rec)
+    write_json(tmp / PREPROCESSING, rec)
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
     return out
 
 
@@ -157,9 +164,11 @@ class Bundle:
     def describe(self):
         """One line naming the model and its seeds, e.g. for the terminal."""
         p = self.preprocessing
-        what = (f"seed ensemble of {len(self.models)} (seeds {', '.join(map(str, p['seed']))})"
-                if p.get("kind") == "ensemble" else f"seed {p.get('seed')}")
-        return f"model {p.get('model')} ({what}) from {self.path}"
+        if p.get("kind") == "ensemble":
+            what = f" (seed ensemble of {len(self.models)}: seeds {', '.join(map(str, p['seed']))})"
+        else:
+            what = "" if p.get("seed") is None else f" (seed {p['seed']})"
+        return f"model {p.get('model')}{what} from {self.path}"
 
     @property
     def targets(self):

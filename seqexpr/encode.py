@@ -70,7 +70,7 @@ def _as_bytes(seqs: Sequence[str]) -> tuple[bytes, np.ndarray]:
     return joined, lengths
 
 
-def placement(n_in: int, length: int, pad: str, trim: str) -> tuple[int, int, int]:
+def _placement(n_in: int, length: int, pad: str, trim: str) -> tuple[int, int, int]:
     """(source start, count, destination start) for a sequence of ``n_in`` nt in ``length``."""
     if n_in >= length:
         cut = n_in - length
@@ -117,7 +117,7 @@ def encode_codes(
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if n else lengths
     for n_in in np.unique(lengths):  # one pass per distinct length, not per sequence
         rows = np.flatnonzero(lengths == n_in)
-        src, count, dst = placement(int(n_in), length, pad, trim)
+        src, count, dst = _placement(int(n_in), length, pad, trim)
         if count:
             idx = (starts[rows] + src)[:, None] + np.arange(count)
             codes[rows, dst : dst + count] = raw[idx]

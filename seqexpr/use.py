@@ -51,26 +51,36 @@ def _kinds(table) -> str:
 
 
 def _saturation(b, fasta, out, rna) -> pd.DataFrame:
+    import matplotlib.pyplot as plt
+
     from seqexpr.plots.variants import plot_saturation
 
     recs = read_fasta(fasta, rna=rna)
-    parts = []
+    parts, drawn = [], 0
     for i, r in enumerate(recs.itertuples()):
         sat = variants.saturation(b, r.id, r.sequence)
+        if sat.attrs["skipped"]:
+            print(f"{r.id}: {len(sat.attrs['skipped'])} position(s) hold no A/C/G/T base (N or "
+                  "another IUPAC code) and were not mutated"
+                  + ("" if len(sat) else ": nothing to map"))
+        if not len(sat):
+            continue
         parts.append(sat)
-        if i < MAX_FIGURES:
+        if drawn < MAX_FIGURES:
             delta, sd, ref = variants.saturation_matrix(sat)
             fig = plot_saturation(delta, ref, sd=sd, title=f"{r.id}: every single-base change "
                                   f"({sat['target'].iloc[0]})")
-            png = out.with_name(f"{out.stem}_{_safe(r.id)}.png")
-            with atomic(png) as tmp:
+            with atomic(out.with_name(f"{out.stem}_{i + 1}_{_safe(r.id)}.png")) as tmp:
                 fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+            plt.close(fig)
+            drawn += 1
+    if not parts:
+        raise ValueError(f"{fasta}: no record holds an A/C/G/T base to mutate")
     table = pd.concat(parts, ignore_index=True)
     write_csv(out, table, index=False, float_format="%.6g")
-    drawn = min(len(recs), MAX_FIGURES)
-    print(f"scored every single-base change of {len(recs)} sequence(s) ({len(table)} rows); "
-          f"wrote {out} and {drawn} map(s) beside it ({out.stem}_<id>.png)"
-          + (f"; maps for the first {MAX_FIGURES} only" if len(recs) > MAX_FIGURES else ""))
+    print(f"scored every single-base change of {len(parts)} sequence(s) ({len(table)} rows); "
+          f"wrote {out} and {drawn} map(s) beside it ({out.stem}_<n>_<id>.png)"
+          + (f"; maps for the first {MAX_FIGURES} only" if len(parts) > MAX_FIGURES else ""))
     return table
 
 
@@ -82,6 +92,8 @@ def _safe(name) -> str:
 def design_command(args) -> pd.DataFrame:
     """``python -m seqexpr design``: evolve each --fasta record toward --goal; write the designs,
     their trajectories and a figure into --out. Returns the designs table."""
+    import matplotlib.pyplot as plt
+
     from seqexpr.plots.design import plot_trajectories
 
     out = Path(args.out)
@@ -114,6 +126,7 @@ def design_command(args) -> pd.DataFrame:
     fig = plot_trajectories(result.trajectories, goal=goal[1])
     with atomic(out / "design_trajectories.png") as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    plt.close(fig)
     d = result.designs
     gain = (d["predicted"] - d["start_predicted"]).mean()
     print(f"{len(d)} design(s) from {len(recs)} start(s): mean change {gain:+.3g} ({target}, "

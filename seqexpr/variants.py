@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from seqexpr.bundle import check_sequences, is_deep
-from seqexpr.encode import placement
+from seqexpr.encode import BASE_CODE, encode_codes
 from seqexpr.scoring import flag_sequences
 from seqexpr.variant_files import saturation_variants
 
@@ -76,33 +76,24 @@ def score_variants(bundle, table, *, batch_size=256) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _edit_span(ref, alt):
-    """``(start, end)`` 0-based half-open span of ``ref`` that the edit replaces (shared
-    prefix and suffix removed; empty for a pure insertion)."""
-    n = min(len(ref), len(alt))
-    pre = next((i for i in range(n) if ref[i] != alt[i]), n)
-    suf = next((i for i in range(n - pre) if ref[-1 - i] != alt[-1 - i]), n - pre)
-    return pre, len(ref) - suf
-
-
 def _notes(refs, alts, p) -> list[str]:
     """Per pair: how the model's encoding treats it, in words ('' when plainly)."""
     deep = is_deep(p)
+    if deep:  # what the model reads of each sequence, after its padding and trimming
+        window = dict(length=p["length"], pad=p["pad"], trim=p["trim"],
+                      flank_left=p["flank_left"], flank_right=p["flank_right"])
+        same = (encode_codes(refs, **window)[0] == encode_codes(alts, **window)[0]).all(1)
     ref_flags, alt_flags = flag_sequences(refs, p), flag_sequences(alts, p)
     out = []
-    for ref, alt, rf_, af in zip(refs, alts, ref_flags, alt_flags):
+    for i, (ref, alt, rf_, af) in enumerate(zip(refs, alts, ref_flags, alt_flags)):
         notes = []
         if len(ref) != len(alt):
             notes.append(f"length changes {len(ref)} -> {len(alt)} nt"
                          + (f"; both encoded to {p['length']} nt by the model's padding and "
                             "trimming" if deep else ""))
-        if deep and len(ref) > p["length"]:
-            lo, hi = _edit_span(ref, alt)
-            src, count, _ = placement(len(ref), p["length"], p["pad"], p["trim"])
-            if hi <= src or lo >= src + count:
-                notes.append(f"the edit ({lo + 1}-{max(hi, lo + 1)}) lies in the part the model's "
-                             f"trimming cuts away (it reads {src + 1}-{src + count}): no effect "
-                             "is possible")
+        if deep and same[i]:
+            notes.append(f"the model reads the same {p['length']} nt for ref and alt (the edit "
+                         "lies where its trimming cuts): no effect is possible")
         notes += [f"ref {rf_}"] if rf_ else []
         notes += [f"alt {af}"] if af and af != rf_ else []
         out.append("; ".join(notes))
@@ -111,34 +102,43 @@ def _notes(refs, alts, p) -> list[str]:
 
 def saturation(bundle, seq_id, sequence, *, positions=None, batch_size=256) -> pd.DataFrame:
     """Every single-base change of one sequence, scored: :func:`score_variants` rows with
-    ``position`` (1-based), ``ref`` and ``alt`` columns. Positions whose base is not A/C/G/T
-    are left out (``variant_files.saturation_variants``)."""
+    ``id``, ``position`` (1-based), ``ref`` and ``alt`` columns. Positions whose base is not
+    A/C/G/T are left out and listed (1-based) in ``attrs["skipped"]``; a sequence without
+    any A/C/G/T gives an empty table."""
     table = saturation_variants(seq_id, check_sequences([sequence], bundle.preprocessing)[0],
                                 positions=positions)
-    scored = score_variants(bundle, table, batch_size=batch_size)
-    keys = table[["variant_id", "position", "ref", "alt"]]
-    return keys.merge(scored, on="variant_id", how="right")
+    keys = table[["variant_id", "id", "position", "ref", "alt"]]
+    out = keys.merge(score_variants(bundle, table, batch_size=batch_size), on="variant_id",
+                     how="right") if len(table) else keys
+    out.attrs.update(skipped=table.attrs.get("skipped", []), length=len(sequence))
+    return out
 
 
-def saturation_matrix(sat, target=None) -> tuple[np.ndarray, np.ndarray, str]:
+def saturation_matrix(sat, target=None, *, length=None) -> tuple[np.ndarray, np.ndarray, str]:
     """``(delta, sd, reference)`` of one sequence's saturation table: ``(L, 4)`` arrays in ACGT
     order over positions 1..L (0 at the reference base, NaN where a base was not scored) and
-    the reference sequence read back from the table."""
+    the reference read back from the table (N where it was not). ``length`` defaults to the
+    sequence's, recorded by :func:`saturation`."""
+    if not len(sat):
+        raise ValueError("the saturation table is empty: the sequence has no A/C/G/T base")
     t = sat["target"].iloc[0] if target is None else target
     s = sat[sat["target"] == t]
-    length = int(s["position"].max())
+    length = length or sat.attrs.get("length") or int(s["position"].max())
     delta = np.full((length, 4), np.nan)
     sd = np.full((length, 4), np.nan)
-    col = s["alt"].map("ACGT".index).to_numpy()
     pos = s["position"].to_numpy() - 1
-    delta[pos, col], sd[pos, col] = s["delta"], s["delta_sd"]
+    delta[pos, _codes(s["alt"])], sd[pos, _codes(s["alt"])] = s["delta"], s["delta_sd"]
     ref = np.full(length, "N", dtype="<U1")
     ref[pos] = s["ref"]
-    known = ref != "N"
-    ref_col = np.array(["ACGT".find(b) for b in ref])
-    delta[np.flatnonzero(known), ref_col[known]] = 0.0
-    sd[np.flatnonzero(known), ref_col[known]] = 0.0
+    known = np.flatnonzero(ref != "N")
+    delta[known, _codes(ref[known])] = 0.0
+    sd[known, _codes(ref[known])] = 0.0
     return delta, sd, "".join(ref)
+
+
+def _codes(bases) -> np.ndarray:
+    """ACGT column (0-3) of each single-letter base."""
+    return BASE_CODE[np.frombuffer("".join(bases).encode(), np.uint8)].astype(np.intp)
 
 
 # -- checks against the demo's truth ---------------------------------------------------------------

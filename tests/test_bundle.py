@@ -259,7 +259,7 @@ def test_ensemble_folder_scores_the_mean_of_its_seeds(ensemble, toy, tmp_path):
     np.testing.assert_allclose(b.keras_model().predict(x, verbose=0), each.mean(0), rtol=1e-5,
                                atol=1e-6)
     assert b.preprocessing["kind"] == "ensemble" and b.preprocessing["seed"] == [0, 1]
-    assert "seed ensemble of 2 (seeds 0, 1)" in b.describe()
+    assert "(seed ensemble of 2: seeds 0, 1)" in b.describe()
     with pytest.raises(TypeError, match="ensemble of 2 models"):
         b.model
     fa = tmp_path / "in.fa"
@@ -277,6 +277,12 @@ def test_ensemble_refuses_members_of_different_models(tmp_path):
         bundle.save_ensemble([tmp_path / "cnn@0", tmp_path / "cnn@1"], tmp_path / "cnn")
     with pytest.raises(ValueError, match="share a seed"):
         bundle.save_ensemble([tmp_path / "cnn@0", tmp_path / "cnn@0"], tmp_path / "cnn")
+    # never over a folder of other files
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(ValueError, match="not a seed ensemble"):
+        bundle.save_ensemble([tmp_path / "cnn@0"], tmp_path / "mine")
+    assert (tmp_path / "mine" / "notes.txt").exists()
 
 
 def test_ensemble_without_its_members_is_refused(ensemble):

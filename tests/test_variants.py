@@ -37,24 +37,31 @@ def pairs(rows):
 
 def test_effects_are_alt_minus_ref_with_the_seeds_spread():
     bg = "A" * 30
-    table = pairs([("gain", bg, SITE + bg[7:]), ("none", bg, "C" + bg[1:])])
+    table = pairs([("two", SITE * 2 + bg[14:], SITE + bg[7:]),  # refs scored once each, in
+                   ("gain", bg, SITE + bg[7:]),                # another order than given
+                   ("none", bg, "C" + bg[1:])])
     got = variants.score_variants(ToyBundle(), table).set_index("variant_id")
+    assert got.loc["two", "ref_pred"] == pytest.approx(3.0)
+    assert got.loc["two", "delta"] == pytest.approx(-1.0)
     assert got.loc["gain", "delta"] == pytest.approx(1.0)
     assert got.loc["gain", "delta_sd"] == pytest.approx(np.std([0.9, 1.1], ddof=1))
     assert got.loc["none", "delta"] == 0 and got.loc["none", "delta_sd"] == 0
     assert got.loc["gain", "delta_original"] == pytest.approx(np.exp(2.0) - np.exp(1.0))
-    assert list(got["note"]) == ["", ""]
+    assert list(got["note"]) == ["", "", ""]
 
 
 def test_length_changes_and_trimmed_edits_are_noted():
     bg = "A" * 30
     table = pairs([("ins", bg, "G" + bg),                 # 31 nt: trimmed back to 30
-                   ("far", bg + "C" * 10, bg + "G" * 10)])  # edit at 31-40, cut away
+                   ("far", bg + "C" * 10, bg + "G" * 10),  # edit at 31-40, cut away
+                   ("shift", SITE + "C" * 23, "GG" + SITE + "C" * 23)])  # moves what it reads
     got = variants.score_variants(ToyBundle(), table).set_index("variant_id")
-    assert got.loc["ins", "note"].startswith("length changes 30 -> 31 nt; both encoded to 30 nt")
-    assert "the edit (31-40) lies in the part the model's trimming cuts away (it reads 1-30)" \
-        in got.loc["far", "note"]
+    assert got.loc["ins", "note"] == ("length changes 30 -> 31 nt; both encoded to 30 nt by the "
+                                      "model's padding and trimming; alt longer than training "
+                                      "(31 nt vs 30 nt): trimmed to 30 nt (right end cut)")
+    assert "the model reads the same 30 nt for ref and alt" in got.loc["far", "note"]
     assert got.loc["far", "delta"] == 0
+    assert "reads the same" not in got.loc["shift", "note"]
 
 
 def test_saturation_scores_every_change_and_maps_them():

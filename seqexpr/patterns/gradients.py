@@ -31,8 +31,8 @@ def gradient_x_input(model, x, *, target=0, method="integrated", background="shu
     Parameters
     ----------
     model : keras.Model
-        Or an object with a ``.model`` attribute (a bundle); reverse-complement averaging done
-        outside the model is not applied.
+        Or a loaded model folder (``bundle.Bundle``), explained through ``keras_model()``: as
+        ``predict`` reports, averaged over both strands and over an ensemble's seeds.
     x : (n, L, 4) float32 or uint8
     target : int
         Output column explained.
@@ -61,7 +61,8 @@ def gradient_x_input(model, x, *, target=0, method="integrated", background="shu
         raise ValueError(f"method must be 'integrated' or 'gradient', got {method!r}")
     x = check_onehot(x)
     real = real_positions(x, mask)
-    grad = _gradient_fn(getattr(model, "model", model), target, x.shape[1])
+    net = model.keras_model() if hasattr(model, "keras_model") else model  # a Bundle: as predicted
+    grad = _gradient_fn(net, target, x.shape[1])
     n, length, _ = x.shape
     if method == "gradient":
         g = np.concatenate([grad(x[i:i + batch_size]) for i in range(0, n, batch_size)]) \

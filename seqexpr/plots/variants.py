@@ -20,18 +20,20 @@ def plot_saturation(delta, ref, *, sd=None, title=None):
 
     delta = np.asarray(delta, float)
     length = len(delta)
-    ref_col = np.array(["ACGT".find(b) for b in ref])
-    known = ref_col >= 0
+    cols = np.array(["ACGT".find(b) for b in ref])  # -1 where the reference is not A/C/G/T
+    known = cols >= 0
+    # the three changes at each position (rows of unknown bases: zeros, never drawn)
+    changes = np.where(known[:, None], np.where(np.arange(4) == cols[:, None], np.nan, 0.0), 0.0)
+    mean_change = np.nanmean(changes + np.nan_to_num(delta), axis=1)
     importance = np.zeros((length, 4))
-    mean_change = np.nanmean(np.where(np.arange(4) == ref_col[:, None], np.nan, delta), axis=1)
-    importance[np.flatnonzero(known), ref_col[known]] = -mean_change[known]
+    importance[known, cols[known]] = -mean_change[known]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(min(16.0, max(6.0, 0.07 * length + 3)), 4.6),
                                       sharex=True, gridspec_kw=dict(height_ratios=[1, 1]))
     logo = logomaker.Logo(pd.DataFrame(importance, columns=list("ACGT")), ax=top,
                           color_scheme="classic", show_spines=False, flip_below=False)
-    if sd is not None:
-        spread = np.nanmean(np.where(np.arange(4) == ref_col[:, None], np.nan,
-                                     np.asarray(sd, float)), axis=1)
+    sd = None if sd is None or np.isnan(sd).all() else np.asarray(sd, float)
+    if sd is not None:  # a seed ensemble's spread: pale where it swamps the effect
+        spread = np.nanmean(changes + np.nan_to_num(sd), axis=1)
         for i in np.flatnonzero(known & (np.abs(mean_change) < spread)):
             logo.style_single_glyph(i, ref[i], alpha=0.25)
     top.axhline(0, color="0.3", lw=0.8)

@@ -31,6 +31,9 @@ def run(run_dir, *, seed, model, target, n_saturation, variants_file, n_truth, d
     """Score, map and design with a saved model; the parameters are 07_variants' parameters
     cell. Returns the tables the notebook shows (see the keys at the end)."""
     rf.record_stage(run_dir, NAME, parameters=dict(locals()))
+    if n_saturation < 1 or design_starts < 1:
+        raise ValueError("n_saturation and design_starts must be at least 1 (sequences mapped "
+                         f"and designed from), got {n_saturation} and {design_starts}")
     d = read_inputs(run_dir, model, target)
     b, t = d["bundle"], d["target"]
     print(f"{b.describe()}; target {t!r}", flush=True)
@@ -50,7 +53,8 @@ def run(run_dir, *, seed, model, target, n_saturation, variants_file, n_truth, d
                      float_format="%.6g")
 
     goal = parse_goal(design_goal)  # ("maximize" | "minimize" | "value", value or None)
-    starts = _design_starts(order, goal, design_starts, Rules(avoid, gc_range, max_edits))
+    starts = _design_starts(order, goal, design_starts, Rules(avoid, gc_range, max_edits),
+                            min_length=2 * fixed_flank + 1)
     motifs = _insertion_motifs(run_dir, goal[0]) if insert_motifs == "auto" else list(insert_motifs)
     result = _design(b, starts, truth, goal=design_goal, target=b.targets.index(t),
                      steps=design_steps, beam=design_beam, max_candidates=max_candidates,
@@ -137,10 +141,11 @@ def _truth_check(b, target, test, sites, truth, n_truth, seed):
     return table, variants.truth_agreement(table["predicted_delta"], table["true_delta"])
 
 
-def _design_starts(order, goal, n, rules):
+def _design_starts(order, goal, n, rules, *, min_length):
     """The ``n`` test sequences furthest from the goal (``parse_goal``'s pair: the lowest
     predicted to raise, the highest to lower, the furthest from a value to reach) among those
-    of plain A/C/G/T that keep the rules (no avoided site, GC in range)."""
+    of plain A/C/G/T that keep the rules (no avoided site, GC in range) and have a base
+    between their fixed flanks (``min_length``)."""
     kind, value = goal
     if kind == "maximize":
         ranked = order
@@ -148,10 +153,11 @@ def _design_starts(order, goal, n, rules):
         ranked = order.iloc[::-1]
     else:
         ranked = order.iloc[np.argsort(-np.abs(order["predicted"].to_numpy() - value))]
-    ok = [rules.allow(s) for s in ranked["sequence"]]
+    ok = [len(s) >= min_length and rules.allow(s) for s in ranked["sequence"]]
     if not any(ok):
         raise ValueError("no test sequence keeps the design rules (avoid sites, gc_range, "
-                         "A/C/G/T only) to start from; loosen avoid or gc_range")
+                         f"A/C/G/T only, {min_length} nt or longer) to start from; loosen "
+                         "avoid or gc_range, or narrow fixed_flank")
     return ranked[ok].iloc[:n]
 
 
@@ -175,11 +181,11 @@ def _design(b, starts, truth, *, fixed_flank, seed, **options):
         return b.predict_sequences(seqs, members=True)
 
     parts = []
-    for r in starts.itertuples():
+    for k, r in enumerate(starts.itertuples()):  # start k samples with its own seed, seed + k
         n = len(r.sequence)
         fixed = [f"1-{fixed_flank}", f"{n - fixed_flank + 1}-{n}"] if fixed_flank else []
         parts.append(designer.design(members, [r.sequence], start_ids=[r.id], fixed=fixed,
-                                     seed=seed, **options))
+                                     seed=seed + k, **options))
     designs = pd.concat([p.designs for p in parts], ignore_index=True)
     designs["start_sequence"] = designs["start_id"].map(dict(zip(starts["id"], starts["sequence"])))
     if truth is not None:
