@@ -115,9 +115,9 @@ def predict_fasta(model_dir, fasta, out_csv, *, batch_size=256, strict=False,
     The CSV has ``id``, then per target ``{target}`` (original scale, inverse transform
     applied; only if the transform has an inverse), ``{target}_modelled`` (the scale the
     model was trained on) and, for a seed ensemble, ``{target}_sd`` (the members' SD on the
-    modelled scale: how far the seeds disagree), then ``flag``: empty, or why the sequence lies outside the training
-    data (:func:`flag_sequences`: length outside the training range, with what padding or
-    trimming did; more than ``max_unknown`` N). Flagged sequences are scored, so every record
+    modelled scale: how far the seeds disagree), then ``flag``: empty, or why the sequence
+    lies outside the training data (:func:`flag_sequences`: length outside the training
+    range, with what padding or trimming did; more than ``max_unknown`` N). Flagged sequences are scored, so every record
     gets a row; with ``strict`` any flag refuses the whole file instead, naming the records.
     An empty record or a character that is not IUPAC DNA always refuses it. Returns the table.
     """

@@ -219,8 +219,8 @@ def write_outputs(run_dir, data, deep, baselines):
 
     Deep models get one column per seed (``cnn@0``) and one for the mean over seeds
     (``cnn``), whose model folder ``models/cnn/`` gathers the seeds (``bundle.save_ensemble``:
-    the folder to score new sequences with). ``best_deep_model`` (one seed, the model attributions explain) and
-    ``best_baseline`` are chosen on validation Pearson (mean over targets), never on test;
+    the folder to score new sequences with). ``best_deep_model`` (one seed, the model
+    attributions explain) and ``best_baseline`` are chosen on validation Pearson (mean over targets), never on test;
     ``deep_ensemble`` is the seed mean of the best deep model's builder, the deep model's
     headline prediction (averaging seeds beat single seeds on the accuracy panel).
     """

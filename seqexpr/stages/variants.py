@@ -201,8 +201,8 @@ def _design(b, starts, truth, *, fixed_flank, seed, **options):
 
 
 def _design_summary(designs) -> dict:
-    out = dict(n_written=int(len(designs)),
-               mean_predicted_gain=float((designs["predicted"] - designs["start_predicted"]).mean()),
+    gain = designs["predicted"] - designs["start_predicted"]
+    out = dict(n_written=int(len(designs)), mean_predicted_gain=float(gain.mean()),
                mean_edits=float(designs["n_edits"].mean()))
     if "true_gain" in designs:
         out.update(mean_true_gain=float(designs["true_gain"].mean()),
