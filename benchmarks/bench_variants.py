@@ -5,6 +5,11 @@ Needs a finished demo run (``make report``); scores with its seed ensemble. Prin
 asserts nothing. About three minutes on 2 cores:
 
     .venv/bin/python benchmarks/bench_variants.py [--run reports/demo] [--draws 3]
+
+With ``--library RUN`` (a finished run on a library of single-base variants of each other, such
+as Noderer's translation-start contexts) it checks effects against measurements instead: for
+every pair of test sequences that differ at one base, the measured difference against the one
+each model predicts (both sequences unseen in training; no model is loaded: 04's predictions).
 """
 
 from __future__ import annotations
@@ -23,7 +28,10 @@ def main() -> None:
     ap.add_argument("--run", default="reports/demo", help="a finished demo run folder")
     ap.add_argument("--draws", type=int, default=3, help="independent draws of truth variants")
     ap.add_argument("--starts", type=int, default=5, help="starts designed from")
+    ap.add_argument("--library", help="a run folder of a single-base variant library")
     args = ap.parse_args()
+    if args.library:
+        return library_pairs(Path(args.library))
 
     from seqexpr import design, variants
     from seqexpr.bundle import load_bundle
@@ -81,6 +89,40 @@ def main() -> None:
               f"{np.mean(d['predicted'] - d['start_predicted']):+.2f} (seeds' SD "
               f"{d['predicted_sd'].mean():.3f}), true gain {gain.mean():+.2f} (min "
               f"{gain.min():+.2f}) log2 units; {np.mean(gain > 0):.0%} truly raised")
+
+
+def library_pairs(run: Path) -> None:
+    """Measured against predicted effects of the single-base differences within the test split."""
+    from seqexpr import variants
+
+    metrics = json.loads((run / "metrics.json").read_text())
+    pred = pd.read_csv(run / "predictions.csv")
+    target = metrics["targets"][0]
+    test = pred[(pred["split"] == "test") & (pred["target"] == target)]
+    seqs = pd.read_parquet(run / "sequences.parquet", columns=["id", "sequence"])
+    test = test.merge(seqs, on="id").reset_index(drop=True)
+    if test["sequence"].str.len().nunique() != 1:
+        raise SystemExit(f"{run}: test sequences of several lengths; not a variant library")
+    length = len(test["sequence"][0])
+    left, right = [], []
+    for pos in range(length):  # sequences equal but at pos are the single-base pairs there
+        key = test["sequence"].str.slice(0, pos) + test["sequence"].str.slice(pos + 1)
+        for rows in test.groupby(key).indices.values():
+            left += [a for k, a in enumerate(rows) for _ in rows[k + 1:]]
+            right += [b for k, _ in enumerate(rows) for b in rows[k + 1:]]
+    left, right = np.array(left), np.array(right)
+    measured = test["observed"].to_numpy()[right] - test["observed"].to_numpy()[left]
+    print(f"{run}: {len(test)} test sequences of {length} nt, {len(left)} single-base pairs "
+          f"among them; target {target!r} (modelled scale)")
+    columns = [metrics["deep_ensemble"], metrics["best_baseline"]]
+    for col in [c for c in columns if c]:
+        p = test[col].to_numpy()
+        delta = p[right] - p[left]
+        a = variants.truth_agreement(delta, measured, large=np.std(measured))
+        print(f"{col}: predicted vs measured effect Spearman {a['spearman']:.3f} "
+              f"[{a['spearman_lo']:.3f}, {a['spearman_hi']:.3f}], Pearson {a['pearson']:.3f}; "
+              f"sign right on {a['sign_agreement']:.1%} of the {a['n_large']} effects larger "
+              f"than one SD of all effects")
 
 
 if __name__ == "__main__":
