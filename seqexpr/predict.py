@@ -3,10 +3,11 @@ out, averaged over both strands when the model was trained on both."""
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from seqexpr._backend import BACKEND
-from seqexpr.batches import plain_batches
 from seqexpr.encode import reverse_complement, to_float
 
 
@@ -40,7 +41,28 @@ def predict_float(model, x, *, rc_average=True, batch_size=256):
 
 
 def _predict_array(model, x, batch_size):
-    """``model.predict`` on a float array (on TensorFlow through :func:`plain_batches`)."""
+    """The model's output on a float array, ``batch_size`` rows per call: on TensorFlow through
+    one compiled inference function per model (``model.predict`` builds a pipeline and a loop
+    on every call, which cost more than the network on the few hundred sequences that
+    variant scoring and design steps send at a time)."""
     if BACKEND == "tensorflow" and len(x):
-        return model.predict(plain_batches(x, batch_size), verbose=0)
+        fn = _compiled(model, x.shape[1:])
+        return np.concatenate([fn(x[i:i + batch_size]).numpy()
+                               for i in range(0, len(x), batch_size)])
     return model.predict(x, batch_size=batch_size, verbose=0)
+
+
+_COMPILED = weakref.WeakKeyDictionary()  # model -> {input shape: tf.function}
+
+
+def _compiled(model, shape):
+    """A ``tf.function`` running ``model`` in inference mode on ``(any, *shape)`` float32."""
+    import tensorflow as tf
+
+    per_model = _COMPILED.setdefault(model, {})
+    if shape not in per_model:
+        net = weakref.ref(model)  # the function must not keep the model (the cache's key) alive
+        spec = tf.TensorSpec((None, *shape), tf.float32)
+        per_model[shape] = tf.function(lambda z: net()(z, training=False),
+                                       input_signature=[spec], autograph=False)
+    return per_model[shape]
