@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seqexpr import distribute
 from seqexpr._backend import BACKEND, keras, set_seed
 from seqexpr._checks import option
 from seqexpr.batches import OneHotBatches, plain_batches, tf_batches
@@ -165,7 +166,7 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
         patience=RECIPE["patience"], min_epochs=RECIPE["min_epochs"], smooth=RECIPE["smooth"],
         rc_augment=RECIPE["rc_augment"], min_steps=0, max_epochs=150,
         unknown=0.0, mask=None, checkpoint_dir=None, resume=False, verbose="auto",
-        callbacks=()):
+        callbacks=(), strategy=None):
     """Train ``model`` in place with AdamW + MSE; returns the per-epoch history.
 
     The recipe (defaults in ``RECIPE``, chosen on the accuracy panel, see
@@ -224,12 +225,18 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
         (:class:`EpochLog`, the model's name and seed as label).
     callbacks : sequence of keras.callbacks.Callback
         Extra callbacks (timers, loggers), run before the bookkeeping.
+    strategy : from :func:`seqexpr.distribute.make_strategy`, optional
+        Train on several devices or machines; build ``model`` inside
+        ``distribute.scope(strategy)`` (it is compiled there too). ``batch_size`` is then per
+        replica: the global batch is ``batch_size`` x replicas and the peak rate ``lr`` x
+        replicas (:func:`seqexpr.distribute.scale`); the epochs stay as planned for one.
 
     Returns
     -------
     pandas.DataFrame
         ``epoch, loss, val_loss, lr`` per epoch (including epochs done before a resume) and
-        ``seed``; ``.attrs`` holds ``best_epoch``, ``best_val_loss``, ``resumed_from``.
+        ``seed``; ``.attrs`` holds ``best_epoch``, ``best_val_loss``, ``resumed_from``,
+        ``batch_size`` (per replica), ``replicas``, ``global_batch_size`` and ``lr_scaled``.
     """
     targets = np.asarray(targets, dtype=np.float32)
     targets = targets[:, None] if targets.ndim == 1 else targets
@@ -251,23 +258,27 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
         # stops right after the warm-up, before the rate decays (small sets learnt nothing)
         min_epochs = math.ceil(int(min_epochs) * planned / max(1, int(epochs)))
         epochs = planned
+    n_replicas = distribute.replicas(strategy)
+    per_replica, (batch_size, lr) = batch_size, distribute.scale(batch_size, lr, n_replicas)
+    distribute.check_built_in_scope(model, strategy)
     set_seed(seed)
     use_ema = bool(ema)
-    opt = keras.optimizers.AdamW(lr, weight_decay=float(weight_decay), use_ema=use_ema,
-                                 ema_momentum=float(ema) if use_ema else 0.99)
-    # no XLA: on CPU it trained 2-3x slower than the plain graph (benchmarks/bench_train.py)
-    model.compile(optimizer=opt, loss="mse", jit_compile=False)
     state = dict(seed=int(seed), epoch=0, best=float("inf"), best_epoch=0, wait=0,
                  stopped=False, rows=[])
     ckpt = Path(checkpoint_dir) if checkpoint_dir else None
-    if ckpt:
-        ckpt.mkdir(parents=True, exist_ok=True)
-        if resume and (ckpt / "state.json").exists() and (ckpt / "last.keras").exists():
-            state = json.loads((ckpt / "state.json").read_text())
-            _restore(model, ckpt / "last.keras")
-        elif not resume:
-            for name in ("state.json", "last.keras", "best.weights.h5"):
-                (ckpt / name).unlink(missing_ok=True)
+    with distribute.scope(strategy):  # the optimizer's variables are mirrored too
+        opt = keras.optimizers.AdamW(lr, weight_decay=float(weight_decay), use_ema=use_ema,
+                                     ema_momentum=float(ema) if use_ema else 0.99)
+        # no XLA: on CPU it trained 2-3x slower than the plain graph (benchmarks/bench_train.py)
+        model.compile(optimizer=opt, loss="mse", jit_compile=False)
+        if ckpt:
+            ckpt.mkdir(parents=True, exist_ok=True)
+            if resume and (ckpt / "state.json").exists() and (ckpt / "last.keras").exists():
+                state = json.loads((ckpt / "state.json").read_text())
+                _restore(model, ckpt / "last.keras")
+            elif not resume:
+                for name in ("state.json", "last.keras", "best.weights.h5"):
+                    (ckpt / name).unlink(missing_ok=True)
     if state["epoch"] == 0:
         _init_output_bias(model, targets[np.asarray(train_idx)])
     resumed_from = state["epoch"]
@@ -281,11 +292,14 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
                                   rc_augment=rc_augment, shift=shift, unknown=unknown, mask=mask)
     else:
         data = train
+    data = distribute.split_batches(data, strategy)
     vrows = np.asarray(valid_idx)
     valid = (to_float(np.asarray(onehot[vrows]), None if mask is None else
                       np.asarray(mask[vrows]), unknown=unknown), targets[vrows])
+    sample = (valid[0][:2], valid[1][:2])  # builds a distributed model (fit_scope)
     if BACKEND == "tensorflow":
-        valid = plain_batches(valid, max(batch_size, 256))
+        valid = distribute.split_batches(plain_batches(valid, max(batch_size, 256)),
+                                         strategy)
     keeper = _Bookkeeper(train, patience=patience, checkpoint_dir=ckpt, state=state,
                          smooth=smooth, min_epochs=min_epochs)
     callbacks = [_OneCycle(lr, epochs, len(train), warmup=warmup), *callbacks]
@@ -296,17 +310,19 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
         callbacks.append(EpochLog(f"{model.name}@{seed}", epochs))
         verbose = 0
     if state["epoch"] < epochs and not state["stopped"]:
-        model.fit(data, shuffle=False, validation_data=valid,
-                  validation_batch_size=None if BACKEND == "tensorflow" else max(batch_size, 256),
-                  epochs=int(epochs), initial_epoch=state["epoch"], steps_per_epoch=steps,
-                  verbose=verbose, callbacks=callbacks)
+        with distribute.fit_scope(model, strategy, sample):
+            model.fit(data, shuffle=False, validation_data=valid, validation_batch_size=None
+                      if BACKEND == "tensorflow" else max(batch_size, 256),
+                      epochs=int(epochs), initial_epoch=state["epoch"], steps_per_epoch=steps,
+                      verbose=verbose, callbacks=callbacks)
     else:  # finished before: just restore the best weights
         keeper.set_model(model)
         keeper.on_train_end()
     hist = pd.DataFrame(state["rows"], columns=HISTORY_COLUMNS)
     hist["seed"] = int(seed)
     hist.attrs.update(best_epoch=state["best_epoch"], best_val_loss=state["best"],
-                      resumed_from=resumed_from, batch_size=batch_size)
+                      resumed_from=resumed_from, batch_size=per_replica, replicas=n_replicas,
+                      global_batch_size=batch_size, lr_scaled=lr)
     return hist
 
 

@@ -26,7 +26,7 @@ RUN_HISTORY_COLUMNS = ["model", "seed", "epoch", "loss", "val_loss", "lr"]  # hi
 
 def run(run_dir, *, seed, n_seeds, deep_models, epochs, min_steps, batch_size, learning_rate,
         weight_decay, ema, shift, patience, rc_augment, filters, baselines, kmer_ks,
-        gbm_features, resume, verbose) -> dict:
+        gbm_features, resume, verbose, strategy, cpu_devices) -> dict:
     """Train, save and score every model on 03's arrays; the parameters are 04_model's
     parameters cell.
 
@@ -36,11 +36,21 @@ def run(run_dir, *, seed, n_seeds, deep_models, epochs, min_steps, batch_size, l
     Returns ``data`` (``load_inputs``), ``strands`` (the resolved reverse-complement policy),
     ``params`` (builder keywords per deep model), ``deep`` and ``base`` (one dict per trained
     model), ``history`` (training curves) and ``metrics`` (metrics.json).
+
+    ``strategy`` and ``cpu_devices`` choose the devices (:func:`seqexpr.distribute.make_strategy`);
+    the manifest records the strategy, the replicas, the global batch and the scaled rate.
     """
     rf.record_stage(run_dir, NAME, parameters=dict(locals()))
-    from seqexpr import train  # TensorFlow: only when this stage runs
+    from seqexpr import distribute, train  # TensorFlow: only when this stage runs
 
+    strat = distribute.make_strategy(strategy, cpu_devices=cpu_devices)
     data = load_inputs(run_dir)
+    n = distribute.replicas(strat)
+    per_replica = (train.auto_batch_size(len(data["idx"]["train"])) if batch_size == "auto"
+                   else batch_size)
+    global_batch, lr_scaled = distribute.scale(per_replica, learning_rate, n)
+    rf.update_manifest(run_dir, stages={NAME: {"distribute": dict(
+        strategy=strategy, replicas=n, global_batch_size=global_batch, lr_scaled=lr_scaled)}})
     seeds = list(range(seed, seed + n_seeds))
     strands = train.resolve_rc_augment(rc_augment, data["encoding"])
     params = {name: dict(filters=filters) if filters and name != "deepstarr" else {}
@@ -48,7 +58,7 @@ def run(run_dir, *, seed, n_seeds, deep_models, epochs, min_steps, batch_size, l
     deep = [train_deep(data, name, s, run_dir=run_dir, params=params[name], epochs=epochs,
                        batch_size=batch_size, lr=learning_rate, weight_decay=weight_decay,
                        ema=ema, shift=shift, patience=patience, rc_augment=strands,
-                       min_steps=min_steps, resume=resume, verbose=verbose)
+                       min_steps=min_steps, resume=resume, verbose=verbose, strategy=strat)
             for name in deep_models for s in seeds]
     base = train_baselines(data, baselines, run_dir=run_dir, ks=kmer_ks, canonical=strands,
                            n_features=gbm_features, seed=seed, resume=resume)
@@ -106,14 +116,16 @@ def reusable(folder: Path, model_file: str, key: str, settings: dict, fp: str) -
 
 
 def train_deep(data, name, seed, *, run_dir, params=None, resume=True, verbose="auto",
-               **recipe):
+               strategy=None, **recipe):
     """Build, train, save and predict one deep model with one seed.
 
     The model is saved as ``run_dir/models/{name}@{seed}/`` (``model.keras``,
     ``preprocessing.json``, ``history.csv``). With ``resume``, a finished folder trained on
     the same data with the same settings is loaded instead of retrained, and an interrupted
     one continues from its last epoch checkpoint. ``recipe`` holds the training settings of
-    :func:`seqexpr.train.fit` (``train.RECIPE`` for those not given).
+    :func:`seqexpr.train.fit` (``train.RECIPE`` for those not given). ``strategy``
+    (:func:`seqexpr.distribute.make_strategy`) trains on several devices: the model is built
+    in its scope, and a model trained with another number of replicas is not reused.
 
     Returns
     -------
@@ -121,7 +133,7 @@ def train_deep(data, name, seed, *, run_dir, params=None, resume=True, verbose="
         ``column``, ``model``, ``history`` (DataFrame), ``pred`` ``(n, T) float32`` for every
         row (RC-averaged, modelled scale), ``seconds``, ``path``, ``params``, ``seed``.
     """
-    from seqexpr import models, predict, train
+    from seqexpr import distribute, models, predict, train
     from seqexpr._backend import set_seed
 
     params = dict(params or {})
@@ -135,6 +147,8 @@ def train_deep(data, name, seed, *, run_dir, params=None, resume=True, verbose="
     recipe = {k: recipe.get(k, v) for k, v in train.RECIPE.items()}
     recipe["shift"] = train.resolve_shift(recipe["shift"], data["onehot"].shape[1])  # in nt
     settings = dict(params, **recipe)
+    if distribute.replicas(strategy) > 1:  # another global batch and rate: another model
+        settings["replicas"] = distribute.replicas(strategy)
     fp = bundle.fingerprint(data["onehot"], y, idx["train"])
     prep = reusable(out, "model.keras", "params", settings, fp) if resume else None
     if prep is not None and (out / "history.csv").exists():
@@ -143,12 +157,13 @@ def train_deep(data, name, seed, *, run_dir, params=None, resume=True, verbose="
         print(f"{column}: loaded the finished model from {out} (resume=True)")
     else:
         set_seed(seed)  # before building: the initial weights are drawn then
-        model = models.build(name, data["onehot"].shape[1], y.shape[1], **params)
+        with distribute.scope(strategy):  # every replica holds the weights
+            model = models.build(name, data["onehot"].shape[1], y.shape[1], **params)
         t0 = time.perf_counter()
         history = train.fit(model, data["onehot"], y, idx["train"], idx["valid"], seed=seed,
                             unknown=enc.get("unknown", 0.0), mask=data["mask"],
                             checkpoint_dir=out / "checkpoint", resume=resume, verbose=verbose,
-                            **recipe)
+                            strategy=strategy, **recipe)
         seconds = round(time.perf_counter() - t0, 1)
         history.insert(0, "model", name)
         prep = bundle.preprocessing_record(enc, model=name, seed=seed, fingerprint=fp,
