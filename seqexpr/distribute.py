@@ -130,6 +130,8 @@ def fit_scope(model, strategy, batch):
     scalar logs across workers along an axis they lack. Here the model is built beforehand
     from ``batch``, and step logs are averaged over this worker's replicas; the epoch's logs
     (``loss``, ``val_loss``) still come from metrics summed over every replica of every worker.
+    The trainer patch holds for the whole process while the context is open (one fit at a
+    time), and both are undone on leaving it, an error included.
     """
     if strategy is None:
         yield
@@ -140,6 +142,14 @@ def fit_scope(model, strategy, batch):
         return
     from keras.src.backend.tensorflow import trainer as tf_trainer
 
+    from seqexpr._backend import keras
+
+    if not (hasattr(model, "_symbolic_build") and hasattr(model, "_maybe_symbolic_build")
+            and hasattr(tf_trainer, "_collective_all_reduce_multi_worker")):
+        raise RuntimeError(f"Keras {keras.__version__} lacks the trainer internals seqexpr works "
+                           "around for distributed training (keras-team/keras#20585; tested on "
+                           "Keras 3.15); install the pinned versions (constraints.txt) or train "
+                           'with strategy "one"')
     with strategy.scope():
         model._symbolic_build(data_batch=batch)
     model._maybe_symbolic_build = lambda **kwargs: None  # built above

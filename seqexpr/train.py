@@ -264,7 +264,7 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
     set_seed(seed)
     use_ema = bool(ema)
     state = dict(seed=int(seed), epoch=0, best=float("inf"), best_epoch=0, wait=0,
-                 stopped=False, rows=[])
+                 stopped=False, rows=[], replicas=n_replicas)
     ckpt = Path(checkpoint_dir) if checkpoint_dir else None
     with distribute.scope(strategy):  # the optimizer's variables are mirrored too
         opt = keras.optimizers.AdamW(lr, weight_decay=float(weight_decay), use_ema=use_ema,
@@ -273,10 +273,16 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
         model.compile(optimizer=opt, loss="mse", jit_compile=False)
         if ckpt:
             ckpt.mkdir(parents=True, exist_ok=True)
-            if resume and (ckpt / "state.json").exists() and (ckpt / "last.keras").exists():
-                state = json.loads((ckpt / "state.json").read_text())
+            saved = _checkpoint_state(ckpt) if resume else None
+            if saved is not None and saved.get("replicas", 1) != n_replicas:
+                print(f"{ckpt}: the checkpoint was trained on {saved.get('replicas', 1)} "
+                      f"replica(s), this run has {n_replicas} (another batch and learning "
+                      "rate): training starts again", file=sys.stderr)
+                saved = None
+            if saved is not None:
+                state = saved
                 _restore(model, ckpt / "last.keras")
-            elif not resume:
+            else:
                 for name in ("state.json", "last.keras", "best.weights.h5"):
                     (ckpt / name).unlink(missing_ok=True)
     if state["epoch"] == 0:
@@ -324,6 +330,13 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
                       resumed_from=resumed_from, batch_size=per_replica, replicas=n_replicas,
                       global_batch_size=batch_size, lr_scaled=lr)
     return hist
+
+
+def _checkpoint_state(ckpt):
+    """The bookkeeping of an interrupted run in ``ckpt`` (None when there is none)."""
+    if (ckpt / "state.json").exists() and (ckpt / "last.keras").exists():
+        return json.loads((ckpt / "state.json").read_text())
+    return None
 
 
 def _init_output_bias(model, y_train):

@@ -91,16 +91,11 @@ def test_predict_fasta_names_the_bad_record(saved, tmp_path):
 def test_predict_command_line_matches_the_bundle(saved, toy, tmp_path):
     # `python -m seqexpr predict` is what a user runs on new sequences: same values as the
     # bundle, no setting repeated.
-    import subprocess
-    import sys
-
     path, m = saved
     fa = tmp_path / "new.fa"
     fa.write_text("".join(f">n{i}\n{s}\n" for i, s in enumerate(toy["seqs"][:5])))
     out = tmp_path / "preds.csv"
-    res = subprocess.run([sys.executable, "-m", "seqexpr", "predict", "--model", str(path),
-                          "--fasta", str(fa), "--out", str(out)], capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
+    assert main(["predict", "--model", str(path), "--fasta", str(fa), "--out", str(out)]) == 0
     got = pd.read_csv(out)
     expected = bundle.load_bundle(path).predict_sequences(toy["seqs"][:5])[:, 0]
     np.testing.assert_allclose(got["expression_modelled"], expected, rtol=1e-5)

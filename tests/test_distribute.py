@@ -62,8 +62,13 @@ def runs(toy, tmp_path_factory):
     workers = [_fit(data, names, env={"TF_CONFIG": json.dumps(
         {"cluster": cluster, "task": {"type": "worker", "index": i}})})
         for i, names in enumerate(["multiworker,one", "multiworker"])]
-    mirrored = _result(_fit(data, "mirrored,one", cpu_devices=2))
-    chief, other = (_result(p) for p in workers)
+    try:
+        mirrored = _result(_fit(data, "mirrored,one", cpu_devices=2))
+        chief, other = (_result(p) for p in workers)
+    finally:  # a worker whose partner failed waits on it forever: never leave one running
+        for p in workers:
+            if p.poll() is None:
+                p.kill()
     return dict(mirrored=mirrored["mirrored"], one=mirrored["one"], chief=chief["multiworker"],
                 other=other["multiworker"], one_after=chief["one"])
 

@@ -83,3 +83,25 @@ def test_se_cnn_counts_branch_sees_base_composition(tmp_path):
     m.save(tmp_path / "c.keras")
     again = keras.saving.load_model(tmp_path / "c.keras", safe_mode=True)
     np.testing.assert_array_equal(again.predict(x, verbose=0), m.predict(x, verbose=0))
+
+
+def test_predict_sees_new_weights_and_lets_models_go():
+    # predict runs a compiled function per model: it must follow set_weights, and not keep
+    # the model alive
+    import gc
+    import weakref
+
+    from seqexpr import predict
+
+    m = models.cnn(50, filters=4, kernel_size=5, n_conv=1, dense=4)
+    x = np.random.default_rng(0).random((6, 50, 4)).astype(np.float32)
+    before = predict.predict_float(m, x, rc_average=False)
+    np.testing.assert_allclose(before, m.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    m.set_weights([w * 1.5 for w in m.get_weights()])
+    after = predict.predict_float(m, x, rc_average=False)
+    np.testing.assert_allclose(after, m.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(before, after)
+    ref = weakref.ref(m)
+    del m
+    gc.collect()
+    assert ref() is None

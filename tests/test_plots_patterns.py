@@ -53,7 +53,7 @@ def test_the_position_map_shows_landmark_labels_and_rna_bases():
     assert [t.get_text() for t in heat.get_xticklabels()][3] == "-3"
     assert [t.get_text() for t in heat.get_yticklabels()] == ["A", "C", "G", "U"]
     assert "landmark" in heat.get_xlabel()
-    effect = np.random.default_rng(0).normal(0, 0.1, (200, 4))
+    effect = np.random.default_rng(0).normal(0, 0.1, (80, 4))
     wide = pattern_plots.plot_position_map(positions.position_table(
-        effect - effect.mean(1, keepdims=True), np.zeros((200, 4)), np.full(200, 9), target="x"))
+        effect - effect.mean(1, keepdims=True), np.zeros((80, 4)), np.full(80, 9), target="x"))
     assert wide.get_size_inches()[0] <= 16 and "landmark" not in wide.axes[1].get_xlabel()

@@ -1,5 +1,7 @@
 """Training loop: it learns, stops early with the best weights, resumes, streams uint8."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -64,6 +66,12 @@ def test_resume_continues_at_the_next_epoch(toy, tmp_path):
     again = train.fit(models.cnn(x.shape[1], **TINY), x, y, tr, va, epochs=4, batch_size=32,
                       patience=10, checkpoint_dir=ck, resume=True, verbose=0)
     assert again["epoch"].tolist() == [1, 2, 3, 4]
+    # a checkpoint made on another number of replicas (another batch and rate) is not continued
+    state = json.loads((ck / "state.json").read_text())
+    (ck / "state.json").write_text(json.dumps(dict(state, epoch=2, stopped=False, replicas=2)))
+    other = train.fit(models.cnn(x.shape[1], **TINY), x, y, tr, va, epochs=1, batch_size=32,
+                      patience=10, checkpoint_dir=ck, resume=True, verbose=0)
+    assert other.attrs["resumed_from"] == 0 and other["epoch"].tolist() == [1]
 
 
 def test_batches_stream_from_memory_mapped_uint8(toy, tmp_path):
