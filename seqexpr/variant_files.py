@@ -27,123 +27,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqexpr._checks import InputError, option, unit, where
+from seqexpr._checks import IUPAC_DNA, InputError, unit
 from seqexpr._readers import normalize, read_fasta, read_table
-from seqexpr.encode import ALPHABET, IUPAC_BASES, reverse_complement_str
+from seqexpr._variant_problems import EMPTY_ALLELE, NOT_IUPAC, RNA_FIX, Problems, short
+from seqexpr.encode import ALPHABET, reverse_complement_str
 
 PAIR_COLUMNS = ["variant_id", "ref_sequence", "alt_sequence"]
 VARIANT_COLUMNS = ["id", "position", "ref", "alt"]
 COLUMNS = ["variant_id", "id", "position", "ref", "alt", "kind", "ref_sequence", "alt_sequence",
            "line"]
 KINDS = ("SNV", "MNV", "insertion", "deletion", "indel")
-EMPTY_ALLELE = "-"  # as an empty cell: no bases (HGVS-like tables)
 
-_IUPAC = "".join(IUPAC_BASES)
-_NOT_IUPAC = re.compile(f"[^{_IUPAC}]")
 _POSITION = re.compile(r"\+?(\d+)(?:\.0*)?")  # "7", "+7"; "7.0" as Parquet floats write it
-_SHOW = 3  # rows named besides the first of each kind
 _SUGGEST = 5  # unknown ids for which near FASTA ids are looked up (difflib is slow on many)
 _CONTEXT = 5  # reference bases shown on each side of a mismatch
-_RNA_FIX = f"if they are RNA, read U as T ({option('rna', True)})"
-
-
-# -- problems ------------------------------------------------------------------------------
-class _Problems:
-    """Bad rows of one variants table (plus the FASTA records it needs), refused at once."""
-
-    def __init__(self, source: str, lines: np.ndarray, names: list[str]):
-        self.source, self.lines, self.names = source, lines, names
-        self.done = np.zeros(len(lines), bool)  # rows already reported (or not checkable)
-        self.rows: list[dict] = []
-        self.fixes: dict[str, str] = {}
-
-    def add(self, kind: str, rows, details, fix: str) -> None:
-        """Report variant rows ``rows`` (indices) with one detail each; later checks skip them."""
-        for i, detail in zip(rows, details):
-            self.record(kind, self.source, self.lines[i], self.names[i], detail, fix, "variant")
-            self.done[i] = True
-
-    def record(self, kind, source, line, name, detail, fix, noun="record") -> None:
-        """Report one problem at ``source`` ``line`` (a FASTA record by default)."""
-        self.rows.append({"id": name, "source": source, "line": int(line), "reason": kind,
-                          "detail": detail, "noun": noun})
-        self.fixes.setdefault(kind, fix)
-
-    def todo(self) -> np.ndarray:
-        return np.flatnonzero(~self.done)
-
-    def empty(self, columns: dict[str, list[str]]) -> None:
-        bad = [(i, [c for c, v in columns.items() if not v[i]]) for i in self.todo()]
-        bad = [(i, cols) for i, cols in bad if cols]
-        self.add("empty_cell", [i for i, _ in bad],
-                 [f"empty cell in column{'s' if len(c) > 1 else ''} {', '.join(map(repr, c))}"
-                  for _, c in bad], "fill in the cell or remove the row")
-
-    def alphabet(self, columns: dict[str, list[str]], rna: bool, *, alleles: bool) -> None:
-        rows, details, has_u = [], [], False
-        for i in self.todo():
-            for col, values in columns.items():
-                v = values[i]
-                if m := _NOT_IUPAC.search(v):
-                    n = len(_NOT_IUPAC.findall(v, m.start()))
-                    more = f" (and {n - 1} more)" if n > 1 else ""
-                    rows.append(i)
-                    details.append(f"{col} {_short(v)!r}: character {m.group()!r} at position "
-                                   f"{m.start() + 1}{more} is not IUPAC DNA ({_IUPAC})")
-                    has_u |= "U" in v
-                    break
-        empty = f" (an empty allele as {EMPTY_ALLELE!r} or an empty cell)" if alleles else ""
-        fix = f"write bases as IUPAC DNA{empty}" + (f"; {_RNA_FIX}" if has_u and not rna else "")
-        self.add("invalid_char", rows, details, fix)
-
-    def identical(self, ref: list[str], alt: list[str], cols: tuple[str, str]) -> None:
-        rows = [i for i in self.todo() if ref[i] == alt[i]]
-        self.add("identical", rows,
-                 [f"{cols[0]} and {cols[1]} are the same ({_short(ref[i])!r})" if ref[i] else
-                  f"{cols[0]} and {cols[1]} are both empty" for i in rows],
-                 "give the changed allele, or remove the row")
-
-    def duplicates(self, ids: list[str]) -> None:
-        first: dict[str, int] = {}
-        rows, details = [], []
-        for i, v in enumerate(ids):
-            if v in first and not self.done[i]:
-                rows.append(i)
-                details.append(f"variant_id {v!r} is also at {unit(self.source)} "
-                               f"{self.lines[first[v]]}")
-            first.setdefault(v, i)
-        self.add("duplicate_variant", rows, details,
-                 "give each variant a unique variant_id, or remove the copy")
-
-    def refuse_any(self) -> None:
-        """Raise one :class:`InputError` for everything reported, if anything was."""
-        if not self.rows:
-            return
-        problems = pd.DataFrame(self.rows)
-        groups = problems.groupby("reason", sort=False)
-        out = []
-        if len(problems) > 1:
-            out.append(f"{len(problems)} problems in the variant input ("
-                       + ", ".join(f"{k}: {len(g)}" for k, g in groups)
-                       + "); the first of each kind:")
-        for kind, g in groups:
-            first = g.iloc[0]
-            msg = (f"{where(first['source'], first['line'])}, {first['noun']} "
-                   f"'{first['id']}': {first['detail']}")
-            if len(g) > 1:
-                more = ", ".join(f"{unit(s)} {n} '{i}'"
-                                 for i, s, n in g[["id", "source", "line"]].iloc[1:1 + _SHOW]
-                                 .to_numpy())
-                etc = ", ..." if len(g) > 1 + _SHOW else ""
-                msg += f"; and {len(g) - 1} more with this problem ({more}{etc})"
-            out.append(f"{msg}; {self.fixes[kind]}.")
-        if len(problems) > 1:
-            out.append(f"The full list ({len(problems)} problems, with file, line and reason) "
-                       "is in this error's .problems.")
-        first = problems.iloc[0]
-        raise InputError("\n".join(out), file=first["source"], line=first["line"],
-                         record=str(first["id"]), problems=problems.drop(columns="noun"),
-                         fixes=self.fixes)
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -205,7 +102,7 @@ def read_pairs(path: str | os.PathLike, *, rna: bool = False) -> pd.DataFrame:
     vid = tab["variant_id"].tolist()
     ref, alt = _bases(tab["ref_sequence"], rna), _bases(tab["alt_sequence"], rna)
     lines = tab.index.to_numpy(np.int64)
-    found = _Problems(name, lines, [v or f"(no variant_id, {unit(name)} {n})"
+    found = Problems(name, lines, [v or f"(no variant_id, {unit(name)} {n})"
                                     for v, n in zip(vid, lines)])
     found.empty({"variant_id": vid, "ref_sequence": ref, "alt_sequence": alt})
     found.alphabet({"ref_sequence": ref, "alt_sequence": alt}, rna, alleles=False)
@@ -273,7 +170,7 @@ def read_variants(fasta, variants: str | os.PathLike, *, rna: bool = False) -> p
     given = tab["variant_id"].tolist() if "variant_id" in tab else built
     vid = [g or b for g, b in zip(given, built)]
     lines = tab.index.to_numpy(np.int64)
-    found = _Problems(name, lines, vid)
+    found = Problems(name, lines, vid)
     found.empty({"id": ids, "position": raw_pos})
     bad = [i for i in found.todo() if pos[i] < 1]
     found.add("bad_position", bad,
@@ -313,7 +210,7 @@ def _position(text: str) -> int:
     return int(m.group(1)) if m else -1
 
 
-def _references(fa: pd.DataFrame, ids: list[str], found: _Problems) -> dict[str, str]:
+def _references(fa: pd.DataFrame, ids: list[str], found: Problems) -> dict[str, str]:
     """The sequence of each FASTA record the unreported rows name, reporting unknown ids and
     broken records (whose rows are then skipped: the record is what to fix)."""
     src, all_ids = fa.attrs["source"], fa["id"].unique().tolist()
@@ -337,19 +234,19 @@ def _references(fa: pd.DataFrame, ids: list[str], found: _Problems) -> dict[str,
                      "give each FASTA record a unique id, or delete the wrong copy")
     broken = set(other["id"])
     invalid = {rid: m for rid, s in seqs.items()
-               if rid not in broken and (m := _NOT_IUPAC.search(s))}
+               if rid not in broken and (m := NOT_IUPAC.search(s))}
     has_u = any(m.group() == "U" for m in invalid.values())
     for rid, m in invalid.items():
         found.record("reference_invalid_char", src, at[rid], rid,
                      f"character {m.group()!r} at position {m.start() + 1} is not IUPAC DNA "
-                     f"({_IUPAC})", f"fix the FASTA record; {_RNA_FIX}" if has_u else
+                     f"({IUPAC_DNA})", f"fix the FASTA record; {RNA_FIX}" if has_u else
                      "fix the FASTA record")
     broken |= set(invalid)
     found.done |= np.isin(ids, list(broken))
     return {k: v for k, v in seqs.items() if k not in broken}
 
 
-def _match(found: _Problems, ids, pos, ref, refs) -> None:
+def _match(found: Problems, ids, pos, ref, refs) -> None:
     """Report variants running past their reference's end or whose ref it does not read."""
     long, long_details, bad, details = [], [], [], []
     shifted = flipped = 0
@@ -359,17 +256,17 @@ def _match(found: _Problems, ids, pos, ref, refs) -> None:
         if b > len(seq):
             long.append(i)
             long_details.append(
-                f"ref {_short(r)!r} at {p}-{b} runs past the end of the reference '{ids[i]}' "
+                f"ref {short(r)!r} at {p}-{b} runs past the end of the reference '{ids[i]}' "
                 f"({len(seq)} nt)" if r else
                 f"position {p} is past the end of the reference '{ids[i]}' ({len(seq)} nt; an "
                 f"empty ref inserts before positions 1 to {len(seq) + 1})")
         elif seq[a:b] != r:
             bad.append(i)
             ctx = (f"{'...' if a > _CONTEXT else ''}{seq[max(a - _CONTEXT, 0):a]}"
-                   f"[{_short(seq[a:b])}]{seq[b:b + _CONTEXT]}"
+                   f"[{short(seq[a:b])}]{seq[b:b + _CONTEXT]}"
                    f"{'...' if b + _CONTEXT < len(seq) else ''}")
-            details.append(f"ref {_short(r)!r} does not match the reference '{ids[i]}' at "
-                           f"{p}-{b}, which reads {_short(seq[a:b])!r} (context {ctx})")
+            details.append(f"ref {short(r)!r} does not match the reference '{ids[i]}' at "
+                           f"{p}-{b}, which reads {short(seq[a:b])!r} (context {ctx})")
             shifted += seq[a + 1:b + 1] == r
             flipped += seq[a:b] == reverse_complement_str(r)
     found.add("out_of_range", long, long_details,
@@ -384,10 +281,6 @@ def _match(found: _Problems, ids, pos, ref, refs) -> None:
         fix += (f" ({flipped} of the {len(bad)} mismatched ref alleles match the reverse "
                 "complement: are the alleles on the - strand?)")
     found.add("ref_mismatch", bad, details, fix)
-
-
-def _short(s: str, n: int = 20) -> str:
-    return s if len(s) <= n else f"{s[:n]}...({len(s)} nt)"
 
 
 # -- kinds and saturation ------------------------------------------------------------------

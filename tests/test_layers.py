@@ -12,8 +12,8 @@ TOP = {"seqexpr.pipeline", "seqexpr.__main__", "seqexpr.nbtest", "seqexpr.nbclea
 # The layers of README's Layout, lowest first: a module imports its own layer or lower ones.
 LAYERS = [
     "_backend jsonio encode kmers composition homology",  # sequences
-    "_textfile _readers _checks io variant_files transforms duplicates explore splits "
-    "demo_truth demo runfolder",  # data
+    "_textfile _readers _checks io _variant_problems variant_files transforms duplicates "
+    "explore splits demo_truth demo runfolder",  # data
     "models batches distribute train predict baselines bundle scoring",  # models
     "bootstrap evaluate metrics",  # statistics
     "patterns patterns.inputs patterns.shuffle patterns.ism patterns.gradients "
