@@ -230,38 +230,23 @@ def check_empty(frame, *, source, policy):
 
 
 def check_alphabet(frame, *, source, policy, rna=False):
-    """Find characters outside IUPAC DNA (vectorized over all bases at once).
+    """Find characters outside IUPAC DNA (vectorized over the bases of many records at once).
 
     ``frame["sequence"]`` must already be upper case with ``U`` turned into ``T`` if ``rna``;
     positions in the message are 1-based.
     """
     seqs = frame["sequence"].tolist()
-    if not seqs:
+    rec, pos, code = _invalid_bases(seqs)
+    if rec.size == 0:
         return frame, empty_dropped()
-    joined = "".join(seqs)
-    try:
-        codes = np.frombuffer(joined.encode("ascii"), np.uint8)
-        lut_ok = _VALID[codes]
-    except UnicodeEncodeError:  # a non-ASCII character: work on code points instead
-        codes = np.frombuffer(joined.encode("utf-32-le"), np.uint32)
-        lut_ok = np.zeros(codes.size, bool)
-        ascii_ = codes < 256
-        lut_ok[ascii_] = _VALID[codes[ascii_]]
-    bad_pos = np.flatnonzero(~lut_ok)
-    if bad_pos.size == 0:
-        return frame, empty_dropped()
-    lengths = np.fromiter((len(s) for s in seqs), np.int64, len(seqs))
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    rec = np.searchsorted(starts, bad_pos, side="right") - 1
     recs, first = np.unique(rec, return_index=True)
     bounds = list(first[1:]) + [rec.size]
     details, n_u, only_u = [], 0, True
-    for r, a, b in zip(recs, first, bounds):  # one iteration per bad record, not per base
-        pos = bad_pos[a:b] - starts[r] + 1
-        chars = [chr(c) for c in codes[bad_pos[a:b]]]
+    for a, b in zip(first, bounds):  # one iteration per bad record, not per base
+        chars = [chr(c) for c in code[a:b]]
         n_u += "U" in chars
         only_u &= set(chars) == {"U"}
-        details.append(_invalid_detail(chars, pos))
+        details.append(_invalid_detail(chars, pos[a:b] + 1))
     bad = np.zeros(len(seqs), bool)
     bad[recs] = True
     fix = "fix the sequence"
@@ -271,6 +256,34 @@ def check_alphabet(frame, *, source, policy, rna=False):
                f"{n_u} of these records hold U: if the sequences are RNA, {rna_hint}; fix the "
                "other characters")
     return decide("invalid_char", frame, bad, details, source=source, policy=policy, fix=fix)
+
+
+def _invalid_bases(seqs: list[str], chunk: int = 50_000
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every character of ``seqs`` outside IUPAC DNA: (record index, 0-based position, code
+    point), in record then position order. Records are joined ``chunk`` at a time, so memory
+    stays bounded however many there are."""
+    found = []
+    for lo in range(0, len(seqs), chunk):
+        part = seqs[lo:lo + chunk]
+        joined = "".join(part)
+        try:
+            codes = np.frombuffer(joined.encode("ascii"), np.uint8)
+            ok = _VALID[codes]
+        except UnicodeEncodeError:  # a non-ASCII character: work on code points instead
+            codes = np.frombuffer(joined.encode("utf-32-le"), np.uint32)
+            ok = np.zeros(codes.size, bool)
+            ascii_ = codes < 256
+            ok[ascii_] = _VALID[codes[ascii_]]
+        at = np.flatnonzero(~ok)
+        if at.size:
+            lengths = np.fromiter((len(q) for q in part), np.int64, len(part))
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+            r = np.searchsorted(starts, at, side="right") - 1
+            found.append((r + lo, at - starts[r], codes[at].astype(np.int64)))
+    if not found:
+        return (np.zeros(0, np.int64),) * 3
+    return tuple(np.concatenate(x) for x in zip(*found))
 
 
 def _invalid_detail(chars: list[str], pos: np.ndarray) -> str:

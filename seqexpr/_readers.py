@@ -26,21 +26,26 @@ _WHITESPACE = b" \t\n\r\f\v"
 
 
 # -- FASTA ---------------------------------------------------------------------------------
-def normalize(seqs: list[str], rna: bool) -> tuple[list[str], int]:
+def normalize(seqs: list[str], rna: bool, *, chunk: int = 50_000) -> tuple[list[str], int]:
     """Upper-case (soft-masked bases are accepted) and turn U into T if ``rna``.
 
     Returns the new list and the number of records that held lower case. The common cases
-    (all upper case; no U) cost one pass over the joined text instead of one per record.
+    (all upper case; no U) cost one pass over the joined text of ``chunk`` records at a time
+    instead of one per record, and memory stays bounded however many records there are.
     """
-    joined = "".join(seqs)
-    n_lower = 0
-    if joined.upper() != joined:
-        upper = [q.upper() for q in seqs]
-        n_lower = sum(a != b for a, b in zip(seqs, upper))
-        seqs = upper
-    if rna and "U" in joined.upper():
-        seqs = [q.replace("U", "T") for q in seqs]
-    return seqs, n_lower
+    out, n_lower = [], 0
+    for lo in range(0, len(seqs), chunk):
+        part = seqs[lo:lo + chunk]
+        joined = "".join(part)
+        upper = joined.upper()
+        if upper != joined:
+            fixed = [q.upper() for q in part]
+            n_lower += sum(a != b for a, b in zip(part, fixed))
+            part = fixed
+        if rna and "U" in upper:
+            part = [q.replace("U", "T") for q in part]
+        out.extend(part)
+    return out, n_lower
 
 
 def read_fasta(path: str | os.PathLike, *, rna: bool = False) -> pd.DataFrame:
@@ -99,7 +104,7 @@ def read_fasta(path: str | os.PathLike, *, rna: bool = False) -> pd.DataFrame:
                          "FASTA file? Remove the text or start it with '>'.",
                          file=name, line=bad)
     ends = np.append(starts[1:], arr.size)  # (lines,) one past each line's last byte
-    if (arr >= 128).any():
+    if arr.max() >= 128:  # a reduction: no (bytes,) temporary
         _check_fasta_utf8(data, arr, starts, ends, heads, name)
     head_at, seq_at = starts[heads].tolist(), ends[heads].tolist()
     seq_end = np.append(starts[heads[1:]], arr.size).tolist()
@@ -107,6 +112,7 @@ def read_fasta(path: str | os.PathLike, *, rna: bool = False) -> pd.DataFrame:
            for a, b in zip(head_at, seq_at)]
     seqs = [data[a:b].translate(None, _WHITESPACE).decode("utf-8")
             for a, b in zip(seq_at, seq_end)]
+    del data, arr, starts, ends  # the file's bytes: as large as the sequences themselves
     header_lines = heads + 1
     no_id = [i for i, x in enumerate(ids) if not x]
     if no_id:

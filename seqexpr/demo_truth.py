@@ -76,28 +76,8 @@ def _local_maxima(row, start, score, w):
     return row[keep], start[keep]
 
 
-def scan_sites(seqs, truth: dict) -> pd.DataFrame:
-    """Every counted site of every ground-truth motif in equal-length sequences.
-
-    A position is a site of a motif when its best-strand log2-odds score (``log_odds`` of the
-    motif's ``pwm``) reaches the motif's ``threshold`` and is the highest within
-    ``width - 1`` nt either side (ties go to the leftmost, then to the ``+`` strand).
-
-    Parameters
-    ----------
-    seqs : sequence of str
-        ``n`` upper-case ACGT strings of one length ``L``.
-    truth : dict
-        The ground truth (``make_demo``'s third value or ``ground_truth.json``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``row`` (int, index into ``seqs``), ``motif``, ``start`` (0-based, + strand),
-        ``strand`` (``+``/``-``), ``sequence`` (the site read 5'->3' on its strand),
-        ``score`` (float64 bits), ``active`` (bool: inside the motif's window, if it has one).
-    """
-    codes = _codes(seqs)
+def _scan_block(codes: np.ndarray, truth: dict) -> pd.DataFrame:
+    """``scan_sites`` of one block of (m, L) codes; ``row`` indexes the block."""
     n, length = codes.shape
     # 4-base blocks: code4[:, i] indexes bases i..i+3 (padding past the end scores 0 below),
     # so a motif of width w is scored in ceil(w / 4) table look-ups per strand.
@@ -120,8 +100,39 @@ def scan_sites(seqs, truth: dict) -> pd.DataFrame:
         site = np.where((strand == "-")[:, None], 3 - site[:, ::-1], site)
         out.append(pd.DataFrame({
             "row": row, "motif": spec["name"], "start": start, "strand": strand,
-            "sequence": code_strings(site) if len(site) else [], "score": best[row, start],
+            "sequence": pd.Series(code_strings(site), dtype="str"), "score": best[row, start],
             "active": active}))
+    return pd.concat(out, ignore_index=True)
+
+
+def scan_sites(seqs, truth: dict, *, chunk: int = 20_000) -> pd.DataFrame:
+    """Every counted site of every ground-truth motif in equal-length sequences.
+
+    A position is a site of a motif when its best-strand log2-odds score (``log_odds`` of the
+    motif's ``pwm``) reaches the motif's ``threshold`` and is the highest within
+    ``width - 1`` nt either side (ties go to the leftmost, then to the ``+`` strand).
+
+    Parameters
+    ----------
+    seqs : sequence of str
+        ``n`` upper-case ACGT strings of one length ``L``.
+    truth : dict
+        The ground truth (``make_demo``'s third value or ``ground_truth.json``).
+    chunk : int
+        Sequences scanned at a time (sites never span two sequences, so the result does not
+        depend on it; memory grows with it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``row`` (int, index into ``seqs``), ``motif``, ``start`` (0-based, + strand),
+        ``strand`` (``+``/``-``), ``sequence`` (the site read 5'->3' on its strand),
+        ``score`` (float64 bits), ``active`` (bool: inside the motif's window, if it has one).
+    """
+    seqs = list(seqs)
+    out = [_scan_block(_codes(seqs[lo:lo + chunk]), truth).assign(
+               row=lambda f, lo=lo: f["row"] + lo)
+           for lo in range(0, max(len(seqs), 1), chunk)]  # memory: O(chunk x L), exact
     return pd.concat(out, ignore_index=True).sort_values(["row", "start"], kind="stable",
                                                           ignore_index=True)
 

@@ -69,3 +69,17 @@ def test_the_rna_hint_is_given_only_as_far_as_the_records_hold_u():
     mixed = refusal(["ACGX", "ACGU", "ACGT"])
     assert "1 of these records hold U: if the sequences are RNA" in mixed
     assert "look like RNA" not in refusal(["ACGX", "ACGT"]) and "hold U" not in refusal(["ACGX"])
+
+
+def test_invalid_bases_are_found_the_same_whatever_the_chunk():
+    from seqexpr._checks import _invalid_bases
+    from seqexpr._readers import normalize
+
+    seqs = ["ACGT", "", "ACXT", "NNNN", "ÄCGU", "", "acgZ", "A"]
+    whole = _invalid_bases(seqs, chunk=100)
+    assert [x.tolist() for x in whole] == [[2, 4, 4, 6, 6, 6, 6], [2, 0, 3, 0, 1, 2, 3],
+                                           [ord(c) for c in "XÄUacgZ"]]
+    for chunk in (1, 2, 3):
+        assert all((a == b).all() for a, b in zip(_invalid_bases(seqs, chunk=chunk), whole))
+    assert normalize(seqs, True, chunk=3) == normalize(seqs, True, chunk=100) == (
+        ["ACGT", "", "ACXT", "NNNN", "ÄCGT", "", "ACGZ", "A"], 1)

@@ -82,7 +82,7 @@ def write_outputs(run_dir: str | os.PathLike, result: io.LoadResult, *,
                                                            rf.GROUND_TRUTH_SITES)
         if sites.is_file():
             site_ids = pd.read_csv(sites, usecols=["id"], dtype={"id": "str"})["id"]
-            if len(site_ids) and not site_ids.isin(set(result.frame["id"])).any():
+            if len(site_ids) and not io.ids_in(site_ids, result.frame["id"]).any():
                 raise ValueError(f"{gt.name} describes other sequences (no id of {sites.name} "
                                  f"was loaded); pass {option('ground_truth', None)} for data "
                                  "that is not the demo.")
