@@ -93,25 +93,31 @@ def _context_factors() -> np.ndarray:
     return f.reshape(16, 4)
 
 
-def _background(gc: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, length) uint8 background drawn from the Markov chain, one GC tilt per sequence."""
-    n = len(gc)
-    tilt = np.stack([1 - gc, gc, gc, 1 - gc], axis=1)  # (n, 4)
-    cum0 = np.cumsum(tilt / tilt.sum(1, keepdims=True), axis=1)
-    u = rng.random((n, length))
-    out = np.empty((n, length), np.uint8)
-    out[:, :2] = (u[:, :2, None] > cum0[:, None, :]).sum(2).clip(0, 3)
+def _background(gc: np.ndarray, length: int, rng: np.random.Generator, *,
+                chunk: int = 20_000) -> np.ndarray:
+    """(n, length) uint8 background drawn from the Markov chain, one GC tilt per sequence.
+
+    Rows are drawn ``chunk`` at a time (the uniform draws of one chunk are n x length
+    float64); consecutive draws continue one random stream, so the result does not depend
+    on ``chunk``."""
+    out = np.empty((len(gc), length), np.uint8)
     fac = _context_factors()
-    rows = np.arange(n)
-    for t in range(2, length):  # one step per position, vectorized over sequences
-        ctx = 4 * out[:, t - 2].astype(np.intp) + out[:, t - 1]
-        w = fac[ctx] * tilt
-        cum = np.cumsum(w, axis=1)
-        out[:, t] = (u[rows, t, None] * cum[:, 3:4] > cum).sum(1).clip(0, 3)
+    for lo in range(0, len(gc), chunk):
+        g = gc[lo:lo + chunk]
+        n = len(g)
+        tilt = np.stack([1 - g, g, g, 1 - g], axis=1)  # (n, 4)
+        cum0 = np.cumsum(tilt / tilt.sum(1, keepdims=True), axis=1)
+        u = rng.random((n, length))
+        block = out[lo:lo + n]
+        block[:, :2] = (u[:, :2, None] > cum0[:, None, :]).sum(2).clip(0, 3)
+        rows = np.arange(n)
+        for t in range(2, length):  # one step per position, vectorized over sequences
+            ctx = 4 * block[:, t - 2].astype(np.intp) + block[:, t - 1]
+            cum = np.cumsum(fac[ctx] * tilt, axis=1)
+            block[:, t] = (u[rows, t, None] * cum[:, 3:4] > cum).sum(1).clip(0, 3)
     return out
 
 
-# -- planting ----------------------------------------------------------------------------------
 def _window(spec: dict, length: int):
     if spec["window"] is None:
         return None
@@ -357,7 +363,9 @@ def write_demo(out_dir: str | os.PathLike, *, n: int | None = None,
     paths = dict(fasta=out / "demo.fa", expression=out / "demo_expression.csv",
                  ground_truth=out / "ground_truth.json", sites=out / truth["sites_file"])
     with open(paths["fasta"], "w", newline="\n") as fh:
-        fh.write("".join(f">{i}\n{s}\n" for i, s in zip(frame["id"], frame["sequence"])))
+        for lo in range(0, len(frame), 50_000):
+            part = frame.iloc[lo:lo + 50_000]
+            fh.write("".join(f">{i}\n{s}\n" for i, s in zip(part["id"], part["sequence"])))
     frame[["id", "expression", "expression_rep1", "expression_rep2"]].to_csv(
         paths["expression"], index=False, float_format="%.6f", lineterminator="\n")
     sites.to_csv(paths["sites"], index=False, lineterminator="\n")
