@@ -20,10 +20,10 @@ Conventions (recorded in ``encoding.json`` by 03_encode):
 
 from __future__ import annotations
 
-import os
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
+from tqdm import tqdm
 
 ALPHABET = "ACGT"
 #: A sequence with more than this share of N / other non-ACGT bases is flagged as N-rich by
@@ -31,6 +31,9 @@ ALPHABET = "ACGT"
 MAX_UNKNOWN = 0.1
 PAD_CHOICES = ("right", "left", "center")
 TRIM_CHOICES = ("right", "left", "center")
+#: Bytes one block of :func:`encode_chunks` may take at its peak, at about 15 bytes a position
+#: (base codes, mask, one-hot, and the gather index when lengths differ).
+CHUNK_BYTES = 32 * 2**20
 
 # byte -> base index (0-3: A, C, G, T; U read as T; either case), 4 for anything else (N, IUPAC,
 # gaps, padding): the one byte table, used by the one-hot encoder and the k-mer counters
@@ -81,6 +84,17 @@ def _placement(n_in: int, length: int, pad: str, trim: str) -> tuple[int, int, i
     return 0, n_in, dst
 
 
+def check_window(length: int | None, *, pad: str = "right", trim: str = "right") -> None:
+    """Raise ValueError for a window :func:`encode` refuses: ``length`` under 1 nt (None is
+    not checked) or an unknown ``pad`` / ``trim``."""
+    if pad not in PAD_CHOICES:
+        raise ValueError(f"pad={pad!r} is not one of {PAD_CHOICES}")
+    if trim not in TRIM_CHOICES:
+        raise ValueError(f"trim={trim!r} is not one of {TRIM_CHOICES}")
+    if length is not None and int(length) < 1:
+        raise ValueError(f"length={length}: the encoded window needs at least 1 nt")
+
+
 def encode_codes(
     seqs: Sequence[str],
     *,
@@ -95,17 +109,12 @@ def encode_codes(
     Same arguments as :func:`encode`; returns ``codes (n, L) uint8`` and ``mask (n, L)
     uint8``. Useful where a one-hot array would be too large (k-mer hashing).
     """
-    if pad not in PAD_CHOICES:
-        raise ValueError(f"pad={pad!r} is not one of {PAD_CHOICES}")
-    if trim not in TRIM_CHOICES:
-        raise ValueError(f"trim={trim!r} is not one of {TRIM_CHOICES}")
     joined, lengths = _as_bytes(seqs)
     n = len(lengths)
     if length is None:
         length = int(lengths.max()) if n else 0
     length = int(length)
-    if length < 1 and n:
-        raise ValueError(f"length={length}: the encoded window needs at least 1 nt")
+    check_window(length if n else None, pad=pad, trim=trim)
     raw = np.frombuffer(joined.translate(_TRANSLATE), np.uint8)
     if n and (lengths == length).all():  # fast path: nothing to place
         return raw.reshape(n, length), np.ones((n, length), np.uint8)
@@ -179,6 +188,49 @@ def encode(
     return onehot, mask
 
 
+def encode_chunks(
+    seqs: Sequence[str],
+    *,
+    length: int | None = None,
+    pad: str = "right",
+    trim: str = "right",
+    flank_left: str = "",
+    flank_right: str = "",
+    chunk: int | None = None,
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Encode consecutive blocks of rows; yield ``(start, onehot, mask)`` for each.
+
+    Same arguments as :func:`encode`, plus ``chunk``, the rows in a block (by default as many
+    as fit in ``CHUNK_BYTES`` in the window, at least one). The blocks, stacked, equal
+    ``encode(seqs, ...)``; memory stays O(chunk x L) whatever the number of sequences.
+
+    Yields
+    ------
+    start : int
+        Index of the block's first sequence in ``seqs``.
+    onehot : (rows, L, 4) uint8
+    mask : (rows, L) uint8
+    """
+    if isinstance(seqs, str):
+        raise TypeError("encode expects a list of sequences, not one string: wrap it in [ ]")
+    n = len(seqs)
+    if length is None:
+        length = max((len(s) for s in seqs), default=0)
+    rows = int(chunk or max(1, CHUNK_BYTES // (15 * max(int(length), 1))))
+    for start in tqdm(range(0, n, rows), desc="one-hot encoding", disable=n <= 4 * rows):
+        onehot, mask = encode(seqs[start : start + rows], length=length, pad=pad, trim=trim,
+                              flank_left=flank_left, flank_right=flank_right)
+        yield start, onehot, mask
+
+
+def unknown_bases(onehot: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Unknown bases (all-zero rows at real positions) per sequence: ``(n,) int64``, from
+    ``onehot (n, L, 4)`` and ``mask (n, L)``."""
+    onehot = np.ascontiguousarray(onehot)
+    empty = onehot.view(np.uint32).reshape(onehot.shape[:-1]) == 0  # a position's 4 bytes at once
+    return (empty & np.asarray(mask).astype(bool)).sum(axis=1, dtype=np.int64)
+
+
 def to_float(
     onehot: np.ndarray, mask: np.ndarray | None = None, *, unknown: float = 0.0
 ) -> np.ndarray:
@@ -240,31 +292,6 @@ def decode(onehot: np.ndarray, mask: np.ndarray | None = None) -> list[str]:
     return [row[k].tobytes().decode() for row, k in zip(letters, keep)]
 
 
-def encoded_nbytes(lengths: Sequence[int] | np.ndarray, length: int) -> int:
-    """Bytes :func:`encode` holds at its peak for sequences of ``lengths`` (n,) nt in a
-    ``length``-nt window: the (n, L) codes and mask and the (n, L, 4) one-hot, all uint8
-    (6 bytes per position), and, when lengths differ, the int64 gather index and the bytes
-    gathered for the largest group of equal-length sequences."""
-    lengths = np.asarray(lengths, np.int64)
-    arrays = 6 * lengths.size * int(length)
-    if not lengths.size or (lengths == length).all():  # encode_codes's fast path: no index
-        return arrays
-    sizes, counts = np.unique(np.minimum(lengths, int(length)), return_counts=True)
-    return arrays + 9 * int((sizes * counts).max())
-
-
-def total_memory() -> int | None:
-    """This machine's physical memory in bytes; None where it cannot be read."""
-    try:
-        import psutil
-    except ImportError:  # not a dependency: the POSIX figures serve as well
-        try:
-            return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (AttributeError, ValueError, OSError):
-            return None
-    return int(psutil.virtual_memory().total)
-
-
 def length_summary(lengths) -> dict:
     """``{"min": int, "median": float, "max": int}`` of sequence lengths in nt (zeros when
     there are none): the form ``load.json``, ``encoding.json`` and model folders record."""
@@ -281,6 +308,7 @@ def encoding_summary(
     length: int,
     mask: np.ndarray | None = None,
     onehot: np.ndarray | None = None,
+    unknown: np.ndarray | None = None,
 ) -> dict:
     """Figures for the report: how many sequences were padded, trimmed, and unknown bases.
 
@@ -292,6 +320,9 @@ def encoding_summary(
         The window length L.
     mask, onehot : optional
         The encoded batch, to count unknown (all-zero) bases at real positions.
+    unknown : (n,) int, optional
+        Those counts per sequence (:func:`unknown_bases`), in place of ``mask`` and
+        ``onehot`` when the batch was encoded a block at a time.
     """
     lengths = np.asarray(lengths, np.int64)
     out = {
@@ -302,15 +333,16 @@ def encoding_summary(
         "n_trimmed": int((lengths > length).sum()),
         "nt_trimmed": int(np.clip(lengths - length, 0, None).sum()),
     }
-    if mask is not None and onehot is not None:
-        unknown = (~onehot.any(axis=-1)) & mask.astype(bool)
-        out["unknown_bases"] = int(unknown.sum())
-        out["sequences_with_unknown"] = int(unknown.any(axis=1).sum())
+    if unknown is None and mask is not None and onehot is not None:
+        unknown = unknown_bases(onehot, mask)
+    if unknown is not None:
+        out["unknown_bases"] = int(np.sum(unknown))
+        out["sequences_with_unknown"] = int(np.count_nonzero(unknown))
     return out
 
 
 __all__ = [
-    "ALPHABET", "BASE_CODE", "IUPAC_BASES", "MAX_UNKNOWN", "encode", "length_summary", "encode_codes", "to_float",
+    "ALPHABET", "BASE_CODE", "CHUNK_BYTES", "IUPAC_BASES", "MAX_UNKNOWN", "check_window",
+    "encode", "encode_chunks", "encode_codes", "length_summary", "to_float", "unknown_bases",
     "reverse_complement", "reverse_complement_str", "decode", "encoding_summary",
-    "encoded_nbytes", "total_memory",
 ]

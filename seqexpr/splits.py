@@ -187,10 +187,7 @@ def audit(splits_df: pd.DataFrame, seqs: Sequence[str], *, k: int = 20,
     if unknown:
         raise ValueError(f"split values must be train/valid/test; found {unknown}")
     is_train = split == "train"
-    g, s, n = index["group"], index["seq"], index["n"]
-    train_in_group = np.bincount(g, weights=is_train[s], minlength=index["n_groups"]) > 0
-    hits = np.bincount(s[train_in_group[g]], minlength=n) > 0
-    rel = hits & ~is_train
+    rel = relatives_of(index, is_train) & ~is_train
     out = splits_df.copy()
     out["has_relative_in_train"] = rel
     counts = {name: int((split == name).sum()) for name in SPLITS}
@@ -218,6 +215,24 @@ def audit(splits_df: pd.DataFrame, seqs: Sequence[str], *, k: int = 20,
         "median_common_fraction": index["median_common_fraction"],
     }
     return out, report
+
+
+def relatives_of(index: dict, members: np.ndarray, *, chunk: int = 2**22) -> np.ndarray:
+    """Which sequences share an informative k-mer with one of ``members``, ``(n,) bool``.
+
+    ``index`` is a :func:`seqexpr.homology.kmer_index` result; its (k-mer, sequence) pairs
+    are read ``chunk`` at a time, so the work memory stays O(chunk) beside the (n,) and
+    (groups,) flags however many pairs there are. A member counts as its own relative
+    when it holds any shared k-mer.
+    """
+    g, s = index["group"], index["seq"]
+    group_has = np.zeros(index["n_groups"], bool)
+    for lo in range(0, len(g), chunk):
+        group_has[g[lo : lo + chunk][members[s[lo : lo + chunk]]]] = True
+    hits = np.zeros(index["n"], bool)
+    for lo in range(0, len(g), chunk):
+        hits[s[lo : lo + chunk][group_has[g[lo : lo + chunk]]]] = True
+    return hits
 
 
 def cluster_summary(cluster: np.ndarray, n: int | None = None) -> dict:
@@ -317,6 +332,6 @@ def audit_table(splits_df: pd.DataFrame) -> pd.DataFrame:
     return tab
 
 
-__all__ = ["make_splits", "audit", "cluster_summary",
+__all__ = ["make_splits", "audit", "relatives_of", "cluster_summary",
            "check_leakage", "resolve_method", "audit_table",
            "LeakySplitError", "SPLITS"]

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from seqexpr.encode import (decode, encode, encoding_summary, reverse_complement,
-                            reverse_complement_str, to_float)
+from seqexpr import encode as encode_module
+from seqexpr.encode import (decode, encode, encode_chunks, encoding_summary, reverse_complement,
+                            reverse_complement_str, to_float, unknown_bases)
 
 A, C, G, T, N = [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]
 
@@ -101,10 +102,29 @@ def test_encoding_summary_counts_padding_trimming_and_unknowns():
     assert s["unknown_bases"] == 1 and s["sequences_with_unknown"] == 1
 
 
-def test_encoded_nbytes_counts_the_arrays_and_the_gather_index():
-    from seqexpr.encode import encoded_nbytes
+@pytest.mark.parametrize("placement", [
+    dict(), dict(length=25, pad="center", trim="left"),
+    dict(length=30, pad="left", flank_left="GGATCC", flank_right="TTAA"),
+])
+def test_blocks_of_rows_stack_to_the_one_shot_encoding(placement, monkeypatch):
+    rng = np.random.default_rng(1)
+    seqs = ["".join(rng.choice(list("ACGTN"), rng.integers(1, 40))) for _ in range(50)]
+    x, m = encode(seqs, **placement)
+    for chunk in (1, 7, 50, 64):
+        blocks = list(encode_chunks(seqs, chunk=chunk, **placement))
+        assert [start for start, _, _ in blocks] == list(range(0, 50, chunk))
+        np.testing.assert_array_equal(np.concatenate([b[1] for b in blocks]), x)
+        np.testing.assert_array_equal(np.concatenate([b[2] for b in blocks]), m)
+    monkeypatch.setattr(encode_module, "CHUNK_BYTES", 15 * x.shape[1] * 4)  # 4 rows a block
+    blocks = list(encode_chunks(seqs, **placement))
+    assert len(blocks) == 13
+    np.testing.assert_array_equal(np.concatenate([b[1] for b in blocks]), x)
 
-    assert encoded_nbytes([200] * 10, 200) == 6 * 10 * 200  # equal lengths: no index
-    # 30 sequences of 200 nt padded to 5,000 nt: their 6,000 bases are the largest gather
-    assert encoded_nbytes([200] * 30 + [5000], 5000) == 6 * 31 * 5000 + 9 * 30 * 200
-    assert encoded_nbytes([200] * 30, 100) == 6 * 30 * 100 + 9 * 30 * 100  # trimmed
+
+def test_encoding_summary_takes_unknown_counts_per_sequence():
+    seqs = ["ACGTN", "NNAC", "ACGTACGT"]
+    x, m = encode(seqs, length=5)
+    assert unknown_bases(x, m).tolist() == [1, 2, 0]
+    whole = encoding_summary([len(q) for q in seqs], length=5, mask=m, onehot=x)
+    assert encoding_summary([len(q) for q in seqs], length=5,
+                            unknown=unknown_bases(x, m)) == whole

@@ -6,7 +6,9 @@ import pytest
 
 from seqexpr.encode import reverse_complement_str
 from seqexpr.plots.encode import leakage_box_html
-from seqexpr.splits import LeakySplitError, audit, audit_table, check_leakage, make_splits
+from seqexpr.homology import kmer_index
+from seqexpr.splits import (LeakySplitError, audit, audit_table, check_leakage, make_splits,
+                            relatives_of)
 
 FLANK_L = "GACTAGCTAGGCTTAACGTTGGATCCAAGCTTGCATGCCT"  # constant primer/adaptor
 FLANK_R = "TCGAGGTACCGAGCTCGAATTCACTGGCCGTCGTTTTACA"
@@ -150,3 +152,13 @@ def test_combinatorial_library_gets_a_warning_that_the_audit_is_blind():
     _, rep = make_splits(ids, seqs, method="homology", max_kmer_fraction=0.01)
     assert rep["median_common_fraction"] > 0.75
     assert any("combinatorial" in w for w in rep["warnings"])
+
+
+def test_relatives_read_a_few_pairs_at_a_time_match_all_at_once():
+    ids, seqs, family = _library(n=90, n_families=10, flanks=False)
+    index = kmer_index(seqs)
+    members = np.arange(90) % 3 == 0  # each family's original
+    whole = relatives_of(index, members)
+    assert whole[:30].all() and not whole[30:].any()  # the families, nothing else
+    for chunk in (1, 7, len(index["group"]) + 1):
+        np.testing.assert_array_equal(relatives_of(index, members, chunk=chunk), whole)

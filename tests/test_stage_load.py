@@ -87,12 +87,14 @@ def test_a_refused_input_leaves_the_full_problem_list_and_no_stale_outputs(tmp_p
     assert not (run / rf.PROBLEMS).exists() and (run / rf.SEQUENCES).exists()
 
 
-def test_encode_refuses_arrays_larger_than_its_share_of_memory(tmp_path, toy, monkeypatch):
+def test_encode_refuses_arrays_larger_than_its_share_of_the_free_disk(tmp_path, toy,
+                                                                        monkeypatch):
     run = tmp_path / "run"
     _load(run, *_inputs(tmp_path, toy))
     n = len(toy["ids"])
-    monkeypatch.setattr(encode.encode, "total_memory", lambda: 2 * 15 * n * 30)  # fits 30 nt
-    with pytest.raises(MemoryError, match=r"in a 100-nt window.*length=30 \(command line: "
+    monkeypatch.setattr(encode, "free_disk",  # fits 30 nt
+                        lambda run_dir: 5 * n * 30 / encode.DISK_SHARE + 1)
+    with pytest.raises(OSError, match=r"in a 100-nt window.*length=30 \(command line: "
                                           r"-p length 30\)"):
         encode.run(**params.defaults("03_encode", run_dir=str(run)))
     assert not any((run / name).exists() for name in rf.STAGE_FILES["03_encode"])
