@@ -78,7 +78,7 @@ def _relatives_by_sets(seqs, k, max_fraction):
         sum(len(h) > cap for h in holders.values())
 
 
-@pytest.mark.parametrize("chunk, part_size", [(2, 40), (5, 500), (4096, 10**9)])
+@pytest.mark.parametrize("chunk, part_size", [(3, 800), (7, 2000), (4096, 10**9)])
 @pytest.mark.parametrize("k, fraction", [(20, 0.05), (12, 0.1)])
 def test_relatives_by_parts_match_a_set_per_k_mer(chunk, part_size, k, fraction):
     seqs = _library(seed=1)
