@@ -2,54 +2,93 @@
 that share a long exact k-mer, found by hashing rather than all-pairs alignment.
 
 Used by the explore stage to say how redundant a library is, and what a leak-aware split has
-to keep apart.
+to keep apart. Every function reads the sequences a chunk at a time, so working memory does
+not grow with n x L: k-mers go through hash-partitioned spill files (:mod:`seqexpr._spill`),
+block codes are built one block at a time, copies are compared by digest.
 """
 
 from __future__ import annotations
 
 import os
+from hashlib import blake2b
+from itertools import islice
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
+from tqdm import tqdm
 
+from seqexpr._spill import PART_SIZE, Spill, n_parts_for
 from seqexpr.encode import reverse_complement_str
 from seqexpr.kmers import padded_codes, window_codes
 
 __all__ = ["exact_duplicates", "near_duplicates", "relatives", "common_flanks"]
 
 
-def common_flanks(seqs, *, min_length: int = 6) -> dict:
-    """Longest prefix and suffix shared by every sequence (constant primers/adapters)."""
-    seqs = [s.upper() for s in seqs]
-    pre = os.path.commonprefix(seqs) if seqs else ""
-    suf = os.path.commonprefix([s[::-1] for s in seqs])[::-1] if seqs else ""
+def common_flanks(seqs, *, min_length: int = 6, chunk: int = 4096) -> dict:
+    """Longest prefix and suffix shared by every sequence (constant primers/adapters).
+
+    Sequences are upper-cased ``chunk`` at a time, and reading stops once both are empty.
+    """
+    pre = rsuf = None  # rsuf: the suffix read backwards
+    it = iter(seqs)
+    while part := [s.upper() for s in islice(it, chunk)]:
+        pre = os.path.commonprefix(part + ([] if pre is None else [pre]))
+        rsuf = os.path.commonprefix([s[::-1] for s in part] + ([] if rsuf is None else [rsuf]))
+        if not pre and not rsuf:
+            break
+    pre, suf = pre or "", (rsuf or "")[::-1]
     return {"prefix": pre if len(pre) >= min_length else "",
             "suffix": suf if len(suf) >= min_length else ""}
 
 
-def exact_duplicates(seqs) -> pd.DataFrame:
+def exact_duplicates(seqs, *, chunk: int = 4096) -> pd.DataFrame:
     """Groups of identical sequences (same strand) and of reverse-complement copies.
+
+    Sequences (upper-cased) are compared by 128-bit BLAKE2 digests, ``chunk`` at a time, so
+    no second copy of the library is held (two different sequences share a digest with odds
+    of about n**2 / 2**129: 3e-27 at 1 M sequences).
 
     Returns
     -------
     DataFrame, one row per sequence
-        ``exact_group`` and ``rc_group`` (int, -1 when the sequence has no copy), and
-        ``exact_size`` (copies including itself).
+        ``exact_group`` and ``rc_group`` (int, -1 when the sequence has no copy; groups
+        numbered in order of first appearance), and ``exact_size`` (copies including itself).
     """
-    s = pd.Series([x.upper() for x in seqs])
-    codes, _ = pd.factorize(s)
-    size = np.bincount(codes)[codes]
-    canon = pd.Series([min(x, reverse_complement_str(x)) for x in s])
-    ccodes, _ = pd.factorize(canon)
-    csize = np.bincount(ccodes)[ccodes]
+    same, canon = _digests(seqs, chunk)
+    codes, size = _factorize(same)
+    ccodes, csize = _factorize(canon)
     rc_only = csize > size  # has a copy on the other strand
     return pd.DataFrame({"exact_group": np.where(size > 1, codes, -1), "exact_size": size,
                          "rc_group": np.where(rc_only, ccodes, -1)})
 
 
-def relatives(seqs, *, k: int = 20, max_fraction: float = 0.05) -> tuple[np.ndarray, dict]:
+def _digests(seqs, chunk: int) -> tuple[np.ndarray, np.ndarray]:
+    """(n,) 16-byte digests of each upper-cased sequence and of the smaller of it and its
+    reverse complement."""
+    same, canon, it = [], [], iter(seqs)
+    while part := [s.upper() for s in islice(it, chunk)]:
+        same.append(b"".join(blake2b(s.encode(), digest_size=16).digest() for s in part))
+        canon.append(b"".join(blake2b(min(s, reverse_complement_str(s)).encode(),
+                                      digest_size=16).digest() for s in part))
+    return (np.frombuffer(b"".join(same), "V16"), np.frombuffer(b"".join(canon), "V16"))
+
+
+def _factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes numbered in order of first appearance (as :func:`pandas.factorize`) and the
+    size of each key's group: two (n,) int64 arrays."""
+    if not len(keys):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    _, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True,
+                                          return_counts=True)
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return rank[inverse], counts[inverse].astype(np.int64)
+
+
+def relatives(seqs, *, k: int = 20, max_fraction: float = 0.05, chunk: int = 4096,
+              part_size: int = PART_SIZE) -> tuple[np.ndarray, dict]:
     """Group sequences that share an exact k-mer (either strand) with another sequence.
 
     This is the relation a leak-aware split cares about: it hashes every k-mer (2-bit
@@ -57,6 +96,10 @@ def relatives(seqs, *, k: int = 20, max_fraction: float = 0.05) -> tuple[np.ndar
     held by more than ``max_fraction`` of all sequences (constant primers, poly-A) are
     ignored and counted, or they would link everything. In combinatorial libraries most
     sequences end up in one component: that is the finding, not a bug.
+
+    K-mers are hashed ``chunk`` sequences at a time and spilled, by hash, into parts of
+    about ``part_size`` (k-mer, sequence) pairs (temporary files when more than one), which
+    are grouped one at a time: memory stays O(chunk x L + part_size) plus the links.
 
     Returns
     -------
@@ -67,24 +110,49 @@ def relatives(seqs, *, k: int = 20, max_fraction: float = 0.05) -> tuple[np.ndar
         ``definition``.
     """
     n = len(seqs)
-    row, code, _ = window_codes(seqs, k, canonical=True)
+    cap = max(2, int(max_fraction * n))
+    lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=n)
+    n_parts = n_parts_for(lengths.sum(), part_size)
+    rows = _chunk_rows(chunk, lengths)
+    links, ignored = [], 0
+    with Spill(n_parts, [np.int64]) as spill:
+        for lo in tqdm(range(0, n, rows), desc="hashing k-mers", disable=n <= 25 * rows):
+            row, code, _ = window_codes(seqs[lo : lo + rows], k, canonical=True)
+            spill.add(code.view(np.uint64), row + lo)
+        for p in range(n_parts):
+            code, row = spill.read(p)
+            a, b, n_common = _links(code, row, cap)
+            links.append(np.unique(a * n + b))  # relatives share many k-mers: one link each
+            ignored += n_common
+    links = np.unique(np.concatenate(links)) if links else np.zeros(0, np.int64)
+    groups, n_groups, largest = _components(n, links // max(n, 1), links % max(n, 1))
+    return groups, {"with_relative": int((groups >= 0).sum()), "groups": n_groups,
+                    "largest_group": largest, "ignored_common_kmers": ignored,
+                    "definition": f"shares an exact {k}-mer (either strand) with another "
+                                  f"sequence; {k}-mers in more than {max_fraction:.0%} of "
+                                  "sequences ignored"}
+
+
+def _links(code: np.ndarray, row: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Links (a, b), a < b, between consecutive holders of each k-mer held by 2 to ``cap``
+    sequences, from (k-mer, row) pairs in row order; and the number of k-mers held by more."""
     order = np.argsort(code, kind="stable")  # rows stay sorted within each k-mer
     code, row = code[order], row[order]
+    del order
     new = np.ones(code.size, dtype=bool)
     new[1:] = (code[1:] != code[:-1]) | (row[1:] != row[:-1])
     code, row = code[new], row[new]  # one (k-mer, sequence) pair each
     start = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
     size = np.diff(np.r_[start, code.size])
-    cap = max(2, int(max_fraction * n))
     grp_size = np.repeat(size, size)
     link = (grp_size >= 2) & (grp_size <= cap)
     a = np.flatnonzero(link & np.r_[code[1:] == code[:-1], False])  # chain to the next holder
-    groups, n_groups, largest = _components(n, row[a], row[a + 1])
-    return groups, {"with_relative": int((groups >= 0).sum()), "groups": n_groups,
-                    "largest_group": largest, "ignored_common_kmers": int((size > cap).sum()),
-                    "definition": f"shares an exact {k}-mer (either strand) with another "
-                                  f"sequence; {k}-mers in more than {max_fraction:.0%} of "
-                                  "sequences ignored"}
+    return row[a], row[a + 1], int((size > cap).sum())
+
+
+def _chunk_rows(chunk: int, lengths: np.ndarray) -> int:
+    """Sequences per chunk: at most ``chunk``, and about 1 M nt for long sequences."""
+    return min(chunk, max(1, 2**20 // max(int(lengths.max(initial=0)), 1)))
 
 
 def _components(n: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, int, int]:
@@ -96,8 +164,8 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, int, 
     return groups, int((sizes > 1).sum()), int(sizes.max()) if (sizes > 1).any() else 0
 
 
-def near_duplicates(seqs, *, max_mismatches: int | None = None, max_bucket: int = 1000
-                    ) -> tuple[np.ndarray, dict]:
+def near_duplicates(seqs, *, max_mismatches: int | None = None, max_bucket: int = 1000,
+                    chunk: int = 4096) -> tuple[np.ndarray, dict]:
     """Group sequences of equal length that differ at few positions (Hamming distance).
 
     Pigeonhole hashing instead of all-pairs alignment: cut each sequence into
@@ -106,6 +174,8 @@ def near_duplicates(seqs, *, max_mismatches: int | None = None, max_bucket: int 
     flanks are cut off first; blocks shared by more than ``max_bucket`` sequences (repeats)
     are not used as seeds, so pairs seen only through them are missed (counted in the info).
     Exact copies are included. Insertions and deletions are not: see :func:`relatives`.
+    Codes are built one block, or one batch of candidate pairs, at a time (``chunk``
+    sequences each), never for the whole library at once.
 
     Parameters
     ----------
@@ -113,6 +183,10 @@ def near_duplicates(seqs, *, max_mismatches: int | None = None, max_bucket: int 
         DNA sequences; only equal-length ones are compared.
     max_mismatches : int, optional
         Most differing positions for a near duplicate; 2 % of the length (at least 1) if None.
+    max_bucket : int
+        Largest set of sequences sharing a block that is still used as a seed.
+    chunk : int
+        Sequences coded at a time; candidate pairs are compared 8 x ``chunk`` at a time.
 
     Returns
     -------
@@ -123,7 +197,7 @@ def near_duplicates(seqs, *, max_mismatches: int | None = None, max_bucket: int 
         ``compared_pairs``, ``skipped_buckets``, ``definition``.
     """
     n = len(seqs)
-    flank = common_flanks(seqs, min_length=1)
+    flank = common_flanks(seqs, min_length=1, chunk=chunk)
     lo, hi = len(flank["prefix"]), len(flank["suffix"])
     lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=n)
     pairs, skipped, mm_used, n_cand = [], 0, set(), 0
@@ -134,12 +208,13 @@ def near_duplicates(seqs, *, max_mismatches: int | None = None, max_bucket: int 
             continue
         m = max(1, int(0.02 * length)) if max_mismatches is None else int(max_mismatches)
         mm_used.add(m)
-        codes = padded_codes([seqs[i][lo : int(length) - hi] for i in idx])
         edges = np.linspace(0, core, min(m + 1, core) + 1).astype(int)
         cand = []
         for b0, b1 in zip(edges[:-1], edges[1:]):
-            block = np.ascontiguousarray(codes[:, b0:b1]).view(f"V{b1 - b0}").ravel()
+            codes = _codes(seqs, idx, lo + b0, lo + b1, chunk)
+            block = codes.view(f"V{b1 - b0}").ravel()
             _, inv, cnt = np.unique(block, return_inverse=True, return_counts=True)
+            del codes, block
             skipped += int((cnt > max_bucket).sum())
             order = np.argsort(inv, kind="stable")
             starts = np.r_[0, np.cumsum(cnt)[:-1]]
@@ -153,8 +228,12 @@ def near_duplicates(seqs, *, max_mismatches: int | None = None, max_bucket: int 
         key = key[np.r_[True, key[1:] != key[:-1]]]  # (np.unique hashes; slower here)
         n_cand += key.size
         cand = np.stack([key // idx.size, key % idx.size], axis=1)
-        for c in np.array_split(cand, max(1, cand.size * core // 50_000_000)):
-            d = (codes[c[:, 0]] != codes[c[:, 1]]).sum(axis=1)
+        for c in np.array_split(cand, max(1, cand.size // (16 * chunk))):
+            # codes of the sequences in this batch of pairs only
+            used, at = np.unique(c, return_inverse=True)
+            codes = _codes(seqs, idx[used], lo, int(length) - hi, chunk)
+            at = at.reshape(c.shape)
+            d = (codes[at[:, 0]] != codes[at[:, 1]]).sum(axis=1)
             pairs.append(idx[c[d <= m]])
     pairs = np.concatenate(pairs) if pairs else np.zeros((0, 2), dtype=np.int64)
     groups, n_groups, largest = _components(n, pairs[:, 0], pairs[:, 1])
@@ -163,3 +242,12 @@ def near_duplicates(seqs, *, max_mismatches: int | None = None, max_bucket: int 
                     "groups": n_groups, "largest_group": largest, "compared_pairs": n_cand, "skipped_buckets": skipped,
                     "definition": f"same length and at most {mm} mismatches outside the "
                                   "common flanks (exact copies included)"}
+
+
+def _codes(seqs, rows: np.ndarray, start: int, stop: int, chunk: int) -> np.ndarray:
+    """(len(rows), stop - start) uint8 codes of ``seqs[r][start:stop]`` for equal-length
+    sequences, built ``chunk`` rows at a time."""
+    out = np.empty((len(rows), stop - start), np.uint8)
+    for a in range(0, len(rows), chunk):
+        out[a : a + chunk] = padded_codes([seqs[r][start:stop] for r in rows[a : a + chunk]])
+    return out

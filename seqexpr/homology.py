@@ -7,13 +7,16 @@ complexity (poly-A, short tandem repeats): constant primer/adaptor flanks and re
 everywhere and would otherwise join every sequence into one cluster.
 
 ``kmer_index`` hashes every canonical k-mer (2 bits a base, the smaller of the two strands)
-and sorts (k-mer hash, sequence) pairs into groups of sequences sharing a k-mer;
+a chunk of sequences at a time, counts the sequences holding each k-mer in hash parts spilled
+to temporary files (:mod:`seqexpr._spill`), so that memory stays O(chunk) plus the shared
+pairs, and sorts (k-mer hash, sequence) pairs into groups of sequences sharing a k-mer;
 ``clusters_from_index`` joins relatives into clusters (connected components of the "shares
 a k-mer" graph). ``seqexpr.splits`` assigns whole clusters to splits and audits for leakage.
 """
 
 from __future__ import annotations
 
+import tempfile
 from typing import Sequence
 
 import numpy as np
@@ -22,13 +25,15 @@ from scipy.sparse.csgraph import connected_components
 
 from tqdm import tqdm
 
+from seqexpr._spill import PART_SIZE, Spill, n_parts_for
 from seqexpr.encode import encode_codes
 
 MIN_KMER_LIMIT = 5  # a k-mer shared by this many sequences is always informative
 
 
 def kmer_index(seqs: Sequence[str], *, k: int = 20, max_kmer_fraction: float = 0.01,
-               repeat_fraction: float | None = 0.7, chunk: int = 4096) -> dict:
+               repeat_fraction: float | None = 0.7, chunk: int = 4096,
+               part_size: int = PART_SIZE) -> dict:
     """Group sequences by the canonical exact k-mers they share.
 
     A k-mer found in more than ``limit = max(MIN_KMER_LIMIT, max_kmer_fraction * n)``
@@ -36,6 +41,11 @@ def kmer_index(seqs: Sequence[str], *, k: int = 20, max_kmer_fraction: float = 0
     so is every k-mer that overlaps one: otherwise the k-mers straddling a constant flank
     and the first few bases of the insert (say 16 flank + 4 insert bases) would be shared by
     n / 4**4 unrelated sequences and chain the whole library into one cluster.
+
+    Two passes over chunks of rows keep memory at O(chunk x L + part_size) plus the shared
+    pairs: the first spills each sequence's distinct k-mers into hash parts (temporary
+    files) and counts them part by part; the second hashes again, drops common k-mers and
+    their neighbours, and keeps pairs of k-mers held by 2 to ``limit`` sequences.
 
     Parameters
     ----------
@@ -50,75 +60,120 @@ def kmer_index(seqs: Sequence[str], *, k: int = 20, max_kmer_fraction: float = 0
         bases equal to the base 1, 2, 3 or 4 nt before), and k-mers half made of their
         bases, are skipped; None keeps them.
     chunk : int
-        Sequences hashed at a time.
+        Most sequences hashed at a time (fewer when long: about 1 M nt a chunk).
+    part_size : int
+        (k-mer, sequence) pairs counted at a time; more go to temporary files.
 
     Returns
     -------
     dict
         ``n``, ``k``, ``limit``, ``max_kmer_fraction``; ``group`` and ``seq`` ((m,) int64,
-        sorted by group): pairs (informative k-mer, sequence holding it); ``n_groups``;
-        ``n_ignored`` (distinct common k-mers); ``seqs_with_ignored`` (sequences holding
-        one); ``kmers_overlapping_ignored`` (k-mer occurrences dropped next to them);
-        ``median_common_fraction`` (median share of a sequence's k-mers that were dropped).
+        sorted by group, then sequence): pairs (informative k-mer, sequence holding it);
+        ``n_groups`` (groups numbered in k-mer hash order); ``n_ignored`` (distinct common
+        k-mers); ``seqs_with_ignored`` (sequences holding one); ``kmers_overlapping_ignored``
+        (k-mer occurrences dropped next to them); ``median_common_fraction`` (median share
+        of a sequence's k-mers that were dropped).
     """
     if not 1 <= k <= 31:
         raise ValueError(f"k={k}: k-mers are hashed into 64 bits, so k must be 1..31")
     seqs = list(seqs)
     n = len(seqs)
     limit = max(MIN_KMER_LIMIT, int(np.floor(max_kmer_fraction * n)))
-    grids = []
-    for lo in tqdm(range(0, n, chunk), desc="hashing k-mers", disable=n <= 25 * chunk):
-        codes, _ = encode_codes(seqs[lo : lo + chunk])
-        grids.append(_canonical_kmers(codes, k, repeat_fraction))
-    width = max((g.shape[1] for g in grids), default=0)
-    grid = np.full((n, width), _EMPTY, np.uint64)
-    row = 0
-    for g in grids:
-        grid[row : row + len(g), : g.shape[1]] = g
-        row += len(g)
-    # pass 1: which k-mers are common (counted once per sequence)
-    values, rows = _distinct_per_row(grid)
-    uniq, counts = np.unique(values, return_counts=True)
-    common = uniq[counts > limit]
-    candidates = uniq[(counts >= 2) & (counts <= limit)]  # the only k-mers that can link
-    at = np.searchsorted(common, grid).clip(max=max(len(common) - 1, 0))
-    is_common = (common[at] == grid) if len(common) else np.zeros(grid.shape, bool)
-    # drop every k-mer within k-1 positions of a common one (it shares bases with it)
-    c = np.pad(np.cumsum(is_common, axis=1, dtype=np.int32), ((0, 0), (1, 0)))
-    i = np.arange(width)
-    near = c[:, np.minimum(i + k, width)] - c[:, np.maximum(i - k + 1, 0)]
-    usable = grid != _EMPTY
-    dropped = (near > 0) & usable
+    lengths = np.fromiter((len(s) for s in seqs), np.int64, count=n)
+    rows = min(chunk, max(1, 2**20 // max(int(lengths.max(initial=0)), 1)))
+    n_usable, n_dropped = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    kept_values, kept_rows, with_common, n_common = [], [], 0, 0
+    with tempfile.TemporaryFile() as cache:  # the hashes, not to hash twice
+        common, candidates = _kmer_counts(seqs, k, repeat_fraction, rows, limit,
+                                          n_parts_for(lengths.sum(), part_size), cache)
+        cache.seek(0)
+        # pass 2: drop common k-mers and their neighbours, keep pairs of the candidates
+        for lo in range(0, n, rows):
+            grid = np.load(cache)
+            is_common = _isin(grid, common)
+            dropped = _near(is_common, k) & (grid != _EMPTY)
+            n_usable[lo : lo + len(grid)] = (grid != _EMPTY).sum(axis=1)
+            n_dropped[lo : lo + len(grid)] = dropped.sum(axis=1)
+            with_common += int(is_common.any(axis=1).sum())
+            n_common += int(is_common.sum())
+            grid[dropped] = _EMPTY
+            del is_common, dropped
+            values, at = _distinct_per_row(grid)
+            hit = _isin(values, candidates)
+            kept_values.append(values[hit])
+            kept_rows.append(at[hit] + lo)
+    values = np.concatenate(kept_values) if kept_values else np.zeros(0, np.uint64)
+    seq = np.concatenate(kept_rows) if kept_rows else np.zeros(0, np.int64)
+    del kept_values, kept_rows
+    group, n_groups = _groups(values, seq)
+    keep = group >= 0
     # share of each sequence's k-mers lost as common: high in combinatorial libraries
-    n_usable = usable.sum(axis=1)
-    shared_fraction = dropped.sum(axis=1) / np.maximum(n_usable, 1)
-    grid[dropped] = _EMPTY
-    # pass 2: group the remaining k-mers shared by two or more sequences
-    values, rows = _distinct_per_row(grid)
-    if len(candidates):
-        at = np.searchsorted(candidates, values).clip(max=len(candidates) - 1)
-        hit = candidates[at] == values
-        values, rows = values[hit], rows[hit]
-    else:
-        values, rows = values[:0], rows[:0]
-    order = np.argsort(values, kind="stable")
-    values, rows = values[order], rows[order]
-    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]]) if len(values) else \
-        np.zeros(0, np.int64)
-    sizes = np.diff(np.r_[starts, len(values)])
-    gid = np.repeat(np.arange(len(starts)), sizes)
-    shared = sizes[gid] >= 2
-    remap = np.cumsum(sizes >= 2) - 1
+    shared_fraction = n_dropped / np.maximum(n_usable, 1)
     return {
         "n": n, "k": k, "limit": limit, "max_kmer_fraction": float(max_kmer_fraction),
         "repeat_fraction": repeat_fraction,
-        "group": remap[gid[shared]].astype(np.int64), "seq": rows[shared],
-        "n_groups": int((sizes >= 2).sum()), "n_ignored": int(len(common)),
-        "seqs_with_ignored": int(is_common.any(axis=1).sum()),
-        "kmers_overlapping_ignored": int(dropped.sum() - is_common.sum()),
+        "group": group[keep], "seq": seq[keep],
+        "n_groups": n_groups, "n_ignored": int(len(common)),
+        "seqs_with_ignored": with_common,
+        "kmers_overlapping_ignored": int(n_dropped.sum() - n_common),
         "median_common_fraction": float(np.median(shared_fraction[n_usable > 0]))
         if (n_usable > 0).any() else 0.0,
     }
+
+
+def _kmer_counts(seqs: list[str], k: int, repeat_fraction: float | None, rows: int,
+                 limit: int, n_parts: int, cache) -> tuple[np.ndarray, np.ndarray]:
+    """Pass 1: sorted hashes of the common k-mers (in more than ``limit`` sequences) and of
+    the candidates (in 2 to ``limit``), counting each sequence once; each chunk's hashes
+    ((m, L-k+1) uint64) are saved to the open file ``cache`` in turn."""
+    common, candidates, n = [], [], len(seqs)
+    with Spill(n_parts) as spill:
+        for lo in tqdm(range(0, n, rows), desc="hashing k-mers", disable=n <= 25 * rows):
+            codes, mask = encode_codes(seqs[lo : lo + rows])
+            grid = _canonical_kmers(codes, k, repeat_fraction, mask)
+            np.save(cache, grid)
+            spill.add(_distinct_per_row(grid)[0])
+        for p in range(n_parts):
+            values = spill.read(p)[0]
+            values.sort()  # in place: np.unique would copy the part twice more
+            starts = np.flatnonzero(np.r_[len(values) > 0, values[1:] != values[:-1]])
+            counts = np.diff(np.r_[starts, len(values)])
+            uniq = values[starts]
+            del values, starts
+            common.append(uniq[counts > limit])
+            candidates.append(uniq[(counts >= 2) & (counts <= limit)])
+    return np.sort(np.concatenate(common)), np.sort(np.concatenate(candidates))
+
+
+def _isin(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Boolean mask of ``values`` found in the sorted uint64 array ``sorted_set``."""
+    if not len(sorted_set):
+        return np.zeros(values.shape, bool)
+    at = np.searchsorted(sorted_set, values).clip(max=len(sorted_set) - 1)
+    return sorted_set[at] == values
+
+
+def _near(is_common: np.ndarray, k: int) -> np.ndarray:
+    """(m, w) bool: k-mers within k-1 positions of a common one (they share bases with it)."""
+    width = is_common.shape[1]
+    c = np.pad(np.cumsum(is_common, axis=1, dtype=np.int32), ((0, 0), (1, 0)))
+    i = np.arange(width)
+    return (c[:, np.minimum(i + k, width)] - c[:, np.maximum(i - k + 1, 0)]) > 0
+
+
+def _groups(values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, int]:
+    """Group ids of (k-mer, row) pairs in row order: pairs are sorted by (k-mer, row) in place
+    of ``rows``; ids number the k-mers held by 2+ rows in hash order, -1 for the others."""
+    order = np.argsort(values, kind="stable")
+    values = values[order]
+    rows[:] = rows[order]
+    del order
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]]) if len(values) else \
+        np.zeros(0, np.int64)
+    sizes = np.diff(np.r_[starts, len(values)])
+    del values
+    remap = np.where(sizes >= 2, np.cumsum(sizes >= 2) - 1, -1)
+    return np.repeat(remap, sizes).astype(np.int64), int((sizes >= 2).sum())
 
 
 _EMPTY = np.uint64(2**64 - 1)  # never a canonical hash: min(h, rc(h)) < 2**63 for k <= 31
@@ -166,11 +221,13 @@ def _low_complexity(codes: np.ndarray, k: int, repeat_fraction: float) -> np.nda
     return low
 
 
-def _canonical_kmers(codes: np.ndarray, k: int, repeat_fraction: float | None = 0.7
-                     ) -> np.ndarray:
+def _canonical_kmers(codes: np.ndarray, k: int, repeat_fraction: float | None = 0.7,
+                     mask: np.ndarray | None = None) -> np.ndarray:
     """Canonical 2-bit k-mer hashes of a (m, L) code block: (m, L-k+1) uint64, _EMPTY where
     the k-mer touches an N or padding, or has half its bases or more inside low-complexity
-    k-mers (see :func:`_low_complexity`)."""
+    k-mers (see :func:`_low_complexity`). Windows reaching into the padding (``mask`` 0, as
+    :func:`seqexpr.encode.encode_codes` returns it) are never low complexity, so a sequence's
+    hashes do not depend on the lengths of the others in its block."""
     m, length = codes.shape
     w = max(length - k + 1, 0)
     if w == 0:
@@ -185,8 +242,12 @@ def _canonical_kmers(codes: np.ndarray, k: int, repeat_fraction: float | None = 
         # bases inside a low-complexity k-mer are repeat bases; a k-mer that is half repeat
         # (say 12 As and 8 other bases) is skipped too, or the 8 bases alone would link
         # unrelated sequences that share a poly-A run
-        low = np.pad(np.cumsum(_low_complexity(codes, k, repeat_fraction), axis=1,
-                               dtype=np.int32), ((0, 0), (1, 0)))
+        low = _low_complexity(codes, k, repeat_fraction)
+        if mask is not None:
+            pad = np.pad(np.cumsum(mask == 0, axis=1, dtype=np.int32), ((0, 0), (1, 0)))
+            low &= pad[:, k:] == pad[:, :w]
+            del pad
+        low = np.pad(np.cumsum(low, axis=1, dtype=np.int32), ((0, 0), (1, 0)))
         j = np.arange(length)
         rep = (low[:, np.minimum(j + 1, w)] - low[:, np.clip(j - k + 1, 0, w)]) > 0
         rep = np.pad(np.cumsum(rep, axis=1, dtype=np.int32), ((0, 0), (1, 0)))
