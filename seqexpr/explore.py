@@ -3,8 +3,9 @@
 Counts and lengths, base composition along the sequence, GC and N content (counted by
 ``seqexpr.composition``), the target's distribution and a suggested transform, replicate
 agreement (which bounds any model), exact and near duplicates, and the k-mers most associated
-with expression. Every function here returns numbers (dicts, arrays, DataFrames); the figures
-live in ``seqexpr.plots.explore``. ``explore`` runs them all on 01_load's table;
+with expression (counted in chunks of rows; on a seeded random sample of a very large library).
+Every function here returns numbers (dicts, arrays, DataFrames); the figures live in
+``seqexpr.plots.explore``. ``explore`` runs them all on 01_load's table;
 ``seqexpr.stages.explore`` reads and writes the run folder.
 """
 
@@ -17,16 +18,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from seqexpr.composition import base_composition, gc_content, n_content
+from seqexpr.composition import CHUNK_BASES, base_composition, gc_content, n_content, row_chunks
 from seqexpr.duplicates import common_flanks, exact_duplicates, near_duplicates, relatives
 from seqexpr.encode import IUPAC_BASES, reverse_complement_str
-from seqexpr.kmers import kmer_features
+from seqexpr.kmers import kmer_counts
 from seqexpr.transforms import modelled_scale, suggest_transform
 
 __all__ = [
     "gc_content", "n_content", "base_composition", "common_flanks",
     "target_summary", "gc_association",
     "scaled_replicates", "replicate_agreement", "exact_duplicates", "near_duplicates", "relatives", "kmer_associations",
+    "presence_sums", "sample_rows",
     "top_kmers", "planted_motif_hits", "explore",
 ]
 
@@ -108,13 +110,15 @@ def replicate_agreement(df: pd.DataFrame, replicates, *, transform: str = "none"
 
 # -- k-mer associations ----------------------------------------------------------------------
 def kmer_associations(seqs, y, *, ks=(4, 5, 6), canonical: bool = True, min_count: int = 10,
-                      test: str = "welch") -> pd.DataFrame:
+                      test: str = "welch", max_bases: int = CHUNK_BASES) -> pd.DataFrame:
     """Test every k-mer's presence against the target, all k-mers at once.
 
     For each k-mer, sequences are split into those holding it (at least once) and those not;
     ``effect`` is the mean target with minus without. ``test="welch"`` gives Welch's t-test,
     ``"mannwhitney"`` the Mann-Whitney U test through ranks (normal approximation, tie
-    corrected). p-values are adjusted over all tested k-mers with Benjamini-Hochberg.
+    corrected). p-values are adjusted over all tested k-mers with Benjamini-Hochberg. Memory
+    is that of one chunk of rows plus (n,) and (k-mers,) arrays; the cost is linear in n, so
+    ``explore`` runs it on a random sample of very large libraries.
 
     Parameters
     ----------
@@ -128,12 +132,16 @@ def kmer_associations(seqs, y, *, ks=(4, 5, 6), canonical: bool = True, min_coun
         Merge each k-mer with its reverse complement.
     min_count : int
         Test only k-mers present in, and absent from, at least this many sequences.
+    max_bases : int
+        Size (nt) of the chunks of rows counted at a time (see ``presence_sums``).
 
     Returns
     -------
     DataFrame
         ``kmer, k, n_with, mean_with, mean_without, effect, statistic, p, q``, sorted by p.
     """
+    if test not in ("welch", "mannwhitney"):
+        raise ValueError(f"test={test!r}: choose 'welch' or 'mannwhitney'.")
     y = np.asarray(y, dtype=np.float64)
     ok = np.isfinite(y)
     seqs = [s for s, keep in zip(seqs, ok) if keep]
@@ -142,36 +150,30 @@ def kmer_associations(seqs, y, *, ks=(4, 5, 6), canonical: bool = True, min_coun
     if n < 2 * min_count:
         raise ValueError(f"only {n} sequences with a finite target; k-mer tests need at least "
                          f"{2 * min_count} (lower min_count for tiny data).")
-    x, names = kmer_features(seqs, ks, canonical=canonical)
-    x.data[:] = 1.0  # presence/absence
-    xt = x.T.tocsr()
-    n1 = np.asarray(x.sum(axis=0)).ravel()
+    yc = y - y.mean()  # centred: sums of squares without cancellation
+    second = yc * yc if test == "welch" else stats.rankdata(y)
+    n1, sums, names = presence_sums(seqs, np.column_stack([yc, second]), ks=ks,
+                                    canonical=canonical, max_bases=max_bases)
     keep = (n1 >= min_count) & (n - n1 >= min_count)
-    xt, n1 = xt[keep], n1[keep]
+    n1, s1, s2 = n1[keep], sums[keep, 0], sums[keep, 1]
     kept_names = np.asarray(names)[keep]
     n0 = n - n1
-    yc = y - y.mean()  # centred: sums of squares without cancellation
-    s1 = xt @ yc
     m1, m0 = s1 / n1, (yc.sum() - s1) / n0
     if test == "welch":
-        ss1 = xt @ (yc * yc)
-        v1 = np.maximum(ss1 - n1 * m1**2, 0) / np.maximum(n1 - 1, 1)
-        v0 = np.maximum((yc * yc).sum() - ss1 - n0 * m0**2, 0) / np.maximum(n0 - 1, 1)
+        v1 = np.maximum(s2 - n1 * m1**2, 0) / np.maximum(n1 - 1, 1)
+        v0 = np.maximum((yc * yc).sum() - s2 - n0 * m0**2, 0) / np.maximum(n0 - 1, 1)
         se2 = v1 / n1 + v0 / n0
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = (m1 - m0) / np.sqrt(se2)
             df = se2**2 / ((v1 / n1) ** 2 / np.maximum(n1 - 1, 1)
                            + (v0 / n0) ** 2 / np.maximum(n0 - 1, 1))
         p = 2 * stats.t.sf(np.abs(stat), np.where(np.isfinite(df), df, 1))
-    elif test == "mannwhitney":
-        r = stats.rankdata(y)
-        u = xt @ r - n1 * (n1 + 1) / 2
+    else:
+        u = s2 - n1 * (n1 + 1) / 2  # s2: rank sum of the sequences holding the k-mer
         _, tie = np.unique(y, return_counts=True)
         var = n1 * n0 / 12 * ((n + 1) - (tie**3 - tie).sum() / (n * (n - 1)))
         stat = (u - n1 * n0 / 2) / np.sqrt(var)
         p = 2 * stats.norm.sf(np.abs(stat))
-    else:
-        raise ValueError(f"test={test!r}: choose 'welch' or 'mannwhitney'.")
     p = np.where(np.isfinite(p), p, 1.0)
     out = pd.DataFrame({
         "kmer": kept_names, "k": [len(s.replace(".", "")) for s in kept_names],
@@ -181,6 +183,51 @@ def kmer_associations(seqs, y, *, ks=(4, 5, 6), canonical: bool = True, min_coun
     })
     return out.sort_values(["p", "effect"], key=lambda c: c if c.name == "p" else -c.abs(),
                            ignore_index=True)
+
+
+def presence_sums(seqs, weights, *, ks=(4, 5, 6), canonical: bool = True,
+                  max_bases: int = CHUNK_BASES) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """For every k-mer, how many sequences hold it and the column sums of ``weights`` over them.
+
+    Counted over chunks of about ``max_bases`` nt; each k-mer's sums add its sequences one at a
+    time in row order, so the result does not depend on the chunk size.
+
+    Parameters
+    ----------
+    seqs : list of str
+        DNA sequences, any lengths.
+    weights : (n, W) float64
+        Values to sum per k-mer (e.g. the centred target and its square).
+    ks, canonical
+        k-mer sizes, and whether to merge reverse complements (``seqexpr.kmers.kmer_counts``).
+
+    Returns
+    -------
+    n_with : (F,) float64
+        Sequences holding each k-mer at least once.
+    sums : (F, W) float64
+        Sum of ``weights`` over those sequences.
+    names : list of str
+        The F k-mers: each k in turn, in ``kmer_counts`` column order.
+    """
+    if not len(ks) or len(set(ks)) != len(ks):
+        raise ValueError(f"k-mer sizes {list(ks)}: give at least one, each once.")
+    w = np.ascontiguousarray(np.asarray(weights, dtype=np.float64).T)  # (W, n): fast add.at
+    lengths = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
+    parts = []
+    for k in ks:  # one k at a time: a chunk's count matrix is the only large array held
+        names = kmer_counts([], k, canonical=canonical)[1]
+        n_with, sums = np.zeros(len(names)), np.zeros((w.shape[0], len(names)))
+        for lo, hi in row_chunks(lengths, max_bases=max_bases, desc=f"{k}-mer tests"):
+            x = kmer_counts(seqs[lo:hi], k, canonical=canonical)[0]
+            row = lo + np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
+            n_with += np.bincount(x.indices, minlength=x.shape[1])
+            for j in range(w.shape[0]):
+                np.add.at(sums[j], x.indices, w[j, row])  # unbuffered: adds in row order
+            del x, row
+        parts.append((n_with, sums, names))
+    return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts], axis=1).T,
+            [name for p in parts for name in p[2]])
 
 
 def top_kmers(assoc: pd.DataFrame, n: int = 25, *, alpha: float = 0.05) -> pd.DataFrame:
@@ -234,21 +281,46 @@ def _fits(kmer: str, consensus_pattern: re.Pattern) -> bool:
     return False
 
 
+def sample_rows(n: int, max_rows: int | None, seed: int) -> np.ndarray | None:
+    """Sorted indices of a seeded random sample of ``max_rows`` of ``n`` rows: (m,) int64.
+
+    None when all rows are kept (``max_rows`` None or at least ``n``).
+    """
+    if max_rows is None or n <= max_rows:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, size=int(max_rows), replace=False))
+
+
+def sample_note(n_used: int, n_total: int, seed: int) -> str:
+    """One sentence saying on how many sequences the k-mer tests ran."""
+    if n_used == n_total:
+        return f"k-mer tests on all {n_total:,} sequences"
+    return f"k-mer tests on a random sample of {n_used:,} of {n_total:,} sequences, seed {seed}"
+
+
 # -- the whole stage -------------------------------------------------------------------------
 def explore(df: pd.DataFrame, info: dict, *, kmer_sizes=(4, 5, 6), canonical: bool = True,
             min_count: int = 10, test: str = "welch", near_max_mismatches: int | None = None,
-            relative_k: int = 20, relative_max_fraction: float = 0.05) -> dict:
+            relative_k: int = 20, relative_max_fraction: float = 0.05,
+            max_sequences: int | None = 200_000, seed: int = 0) -> dict:
     """Compute every explore figure for 01_load's table and ``load.json`` (``info``).
+
+    Counts (lengths, GC, N, duplicates) cover every sequence; the k-mer tests, whose cost
+    grows with n times the number of k-mers, run on a random sample of ``max_sequences``
+    (drawn with ``seed``; all sequences when None), recorded in ``summary["kmers"]``.
 
     Returns
     -------
     dict
         ``summary`` (JSON-able; what ``explore.json`` holds), ``gc`` and ``n_content``
         ((n,) float64), ``modelled`` ({target: (n,) float64}), ``duplicates`` (DataFrame),
-        ``near_groups`` and ``relative_groups`` ((n,) int64), ``associations`` (DataFrame, all targets).
+        ``near_groups`` and ``relative_groups`` ((n,) int64), ``associations`` (DataFrame,
+        all targets), ``composition`` (``base_composition``'s table).
     """
     seqs = df["sequence"].tolist()
     targets = list(info.get("targets", []))
+    sample = sample_rows(len(seqs), max_sequences, seed)
+    kmer_seqs = seqs if sample is None else [seqs[i] for i in sample]
     gc, nfrac = gc_content(seqs), n_content(seqs)
     lengths = df["length"].to_numpy() if "length" in df else np.array([len(s) for s in seqs])
     dups = exact_duplicates(seqs)
@@ -262,7 +334,8 @@ def explore(df: pd.DataFrame, info: dict, *, kmer_sizes=(4, 5, 6), canonical: bo
         tsum[t] = target_summary(y)
         modelled[t] = modelled_scale(y, name)
         gc_assoc[t] = gc_association(gc, modelled[t])
-        a = kmer_associations(seqs, modelled[t], ks=kmer_sizes, canonical=canonical,
+        a = kmer_associations(kmer_seqs, modelled[t] if sample is None else modelled[t][sample],
+                              ks=kmer_sizes, canonical=canonical,
                               min_count=min_count, test=test)
         tables.append(a.assign(target=t))
     assoc = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
@@ -296,9 +369,11 @@ def explore(df: pd.DataFrame, info: dict, *, kmer_sizes=(4, 5, 6), canonical: bo
         "kmers": {"sizes": list(kmer_sizes), "canonical": canonical, "test": test,
                   "min_count": min_count, "tested": int(len(assoc) // max(len(targets), 1)),
                   "significant_q05": {t: int(((assoc["target"] == t) & (assoc["q"] < 0.05)).sum())
-                                      for t in targets}},
+                                      for t in targets},
+                  "n_used": len(kmer_seqs), "n_total": len(seqs), "seed": seed,
+                  "note": sample_note(len(kmer_seqs), len(seqs), seed)},
     }
     return {"summary": summary, "gc": gc, "n_content": nfrac, "lengths": lengths,
             "modelled": modelled, "duplicates": dups, "near_groups": near_groups,
             "relative_groups": rel_groups,
-            "associations": assoc}
+            "associations": assoc, "composition": base_composition(seqs)}

@@ -72,6 +72,50 @@ def test_welch_matches_scipy(toy_module):
     assert row["effect"] == pytest.approx(toy_module["y"][has].mean() - toy_module["y"][~has].mean())
 
 
+@pytest.mark.parametrize("test", ["welch", "mannwhitney"])
+def test_kmer_tests_in_chunks_equal_one_pass(toy_module, test):
+    y = toy_module["y"].copy()
+    y[::37] = np.nan  # left out before chunking
+    kw = dict(ks=(4, 5), test=test, min_count=5)
+    one = ex.kmer_associations(toy_module["seqs"], y, max_bases=10**9, **kw)
+    chunked = ex.kmer_associations(toy_module["seqs"], y, max_bases=333, **kw)
+    pd.testing.assert_frame_equal(chunked, one, check_exact=True)
+
+
+def test_mann_whitney_matches_scipy_on_thousands_of_sequences():
+    from scipy import stats
+
+    rng = np.random.default_rng(1)
+    seqs = ["".join(s) for s in rng.choice(list("ACGT"), size=(10_000, 3))]
+    y = rng.normal(size=10_000) + 0.05 * np.array(["A" in s for s in seqs])
+    a = ex.kmer_associations(seqs, y, ks=(1,), canonical=False, test="mannwhitney")
+    for _, row in a.iterrows():
+        has = np.array([row["kmer"] in s for s in seqs])
+        assert has.sum() > 4096  # n_with * (n_with + 1) is past float32's exact integers
+        ref = stats.mannwhitneyu(y[has], y[~has], use_continuity=False, method="asymptotic")
+        assert row["p"] == pytest.approx(ref.pvalue, rel=1e-9)
+
+
+def test_explore_tests_kmers_on_a_recorded_sample(toy_module):
+    df = pd.DataFrame({"sequence": toy_module["seqs"], "expression": toy_module["y"]})
+    info = {"targets": ["expression"]}
+    kw = dict(kmer_sizes=(4,), seed=3)
+    full = ex.explore(df, info, max_sequences=None, **kw)
+    assert full["summary"]["kmers"].items() >= {"n_used": 600, "n_total": 600, "seed": 3}.items()
+    same = ex.explore(df, info, max_sequences=600, **kw)
+    pd.testing.assert_frame_equal(same["associations"], full["associations"])
+    part = ex.explore(df, info, max_sequences=250, **kw)
+    k = part["summary"]["kmers"]
+    assert (k["n_used"], k["n_total"], k["seed"]) == (250, 600, 3)
+    assert k["note"] == "k-mer tests on a random sample of 250 of 600 sequences, seed 3"
+    rows = ex.sample_rows(600, 250, 3)
+    assert rows.size == 250 and np.all(np.diff(rows) > 0)
+    alone = ex.kmer_associations([toy_module["seqs"][i] for i in rows], toy_module["y"][rows],
+                                 ks=(4,))
+    pd.testing.assert_frame_equal(part["associations"].drop(columns="target"), alone)
+    assert part["gc"].size == 600 and part["summary"]["n"] == 600  # counts cover everything
+
+
 def test_duplicates_planted(toy_module):
     seqs = list(toy_module["seqs"][:200])
     seqs[10] = seqs[0]  # exact copy

@@ -46,3 +46,16 @@ def test_rna_counts_each_kmer_on_its_own_strand(toy_run):
     assert json.loads((toy_run / "explore.json").read_text())["kmers"]["canonical"] is False
     kmers = set(pd.read_csv(toy_run / "kmer_associations.csv")["kmer"])
     assert {"AAAA", "TTTT"} <= kmers  # a k-mer and its reverse complement, apart
+
+
+def test_kmer_sample_is_recorded_and_stated(toy_run):
+    given = params.defaults("02_explore", run_dir=str(toy_run), kmer_sizes=[4])
+    assert given["max_sequences"] == 200_000
+    explore_stage.run(**given)
+    kmers = json.loads((toy_run / "explore.json").read_text())["kmers"]
+    assert (kmers["n_used"], kmers["n_total"]) == (600, 600)
+    explore_stage.run(**{**given, "max_sequences": 400, "seed": 1})
+    kmers = json.loads((toy_run / "explore.json").read_text())["kmers"]
+    assert (kmers["n_used"], kmers["n_total"], kmers["seed"]) == (400, 600, 1)
+    assert kmers["note"] == "k-mer tests on a random sample of 400 of 600 sequences, seed 1"
+    explore_stage.check(toy_run)

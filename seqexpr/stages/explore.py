@@ -12,12 +12,12 @@ NAME = "02_explore"
 KMER_COLUMNS = ["kmer", "k", "n_with", "effect", "p", "q", "target"]
 
 
-def run(run_dir, *, seed, kmer_sizes, kmer_canonical, kmer_test, min_count, top_kmers,
-        max_points, near_max_mismatches, relative_k) -> dict:
+def run(run_dir, *, seed, kmer_sizes, kmer_canonical, kmer_test, min_count, max_sequences,
+        top_kmers, max_points, near_max_mismatches, relative_k) -> dict:
     """Explore 01's table; the parameters are 02_explore's parameters cell.
 
-    Returns ``explore.explore``'s results plus ``table`` (sequences.parquet), ``info``
-    (load.json), ``targets``, ``composition`` (base composition along the sequence),
+    Returns ``explore.explore``'s results (``composition`` among them: base composition along
+    the sequence) plus ``table`` (sequences.parquet), ``info`` (load.json), ``targets``,
     ``scaled_replicates`` (on the suggested scale, or None), ``truth`` (the demo's ground
     truth, or None) and ``planted_hits`` (the best k-mer inside each planted motif, or None).
     """
@@ -28,7 +28,8 @@ def run(run_dir, *, seed, kmer_sizes, kmer_canonical, kmer_test, min_count, top_
         kmer_canonical = not info.get("rna", False)
     results = explore.explore(df, info, kmer_sizes=tuple(kmer_sizes), canonical=kmer_canonical,
                               min_count=min_count, test=kmer_test,
-                              near_max_mismatches=near_max_mismatches, relative_k=relative_k)
+                              near_max_mismatches=near_max_mismatches, relative_k=relative_k,
+                              max_sequences=max_sequences, seed=seed)
     rep = results["summary"]["replicate_agreement"]
     truth_path = rf.run_path(run_dir, rf.GROUND_TRUTH)
     truth = rf.read_json(truth_path) if truth_path.exists() else None
@@ -38,7 +39,6 @@ def run(run_dir, *, seed, kmer_sizes, kmer_canonical, kmer_test, min_count, top_
         hits = explore.planted_motif_hits(first, truth, top=top_kmers)
     write_outputs(run_dir, results)
     return dict(results, table=df, info=info, targets=targets,
-                composition=explore.base_composition(df["sequence"]),
                 scaled_replicates=None if rep is None else explore.scaled_replicates(
                     df, info["replicates"], transform=rep["scale"])[0],
                 truth=truth, planted_hits=hits)
