@@ -80,7 +80,7 @@ def gc_by_id(path, ids, *, chunk_rows: int = CHUNK_ROWS) -> pd.Series:
     The sequences are read ``chunk_rows`` at a time and only those in ``ids`` are counted,
     so memory does not grow with the sequences left out.
     """
-    wanted = pa.array([str(i) for i in ids], pa.large_string())
+    wanted = pa.array(pd.Index(ids).astype(str), pa.large_string())
     parts = []
     # streamed page by page: a whole column chunk of sequences is never held at once
     source = pq.ParquetFile(path, buffer_size=1 << 22, pre_buffer=False)
