@@ -3,8 +3,10 @@
 A bootstrap resample of ``n`` sequences is a row of ``(n_bootstrap, n)`` drawn indices; it is
 turned into a row of counts (how often each sequence was drawn), so that Pearson and Spearman
 over all resamples and all models are weighted sums, computed in blocks without copying the
-data once per resample. Models scored with the same seed see the same resamples, which is what
-makes the difference between two models a paired comparison.
+data once per resample. The indices are drawn block by block from one generator, which gives
+the very rows :func:`bootstrap_indices` would, in memory proportional to ``n``. Models scored
+with the same seed see the same resamples, which is what makes the difference between two
+models a paired comparison.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ def bootstrap_correlations(observed, predicted, *, n_bootstrap: int = 1000, seed
         raise ValueError(f"predicted has {p.shape[1]} values per model but observed has "
                          f"{y.shape[0]}; pass predictions for the same sequences, in order.")
     n, m = len(y), p.shape[0]
-    idx = bootstrap_indices(n, n_bootstrap=n_bootstrap, seed=seed)
+    rng = np.random.default_rng(seed)  # drawn in blocks: the same stream as one draw
     # A resample is a weighting of the original rows by how often each was drawn, so every
     # statistic is a weighted sum: (b, n) counts instead of (m, b, n) gathered copies.
     step = max(1, max_elements // max(1, n * (2 if spearman else 1)))
@@ -72,8 +74,9 @@ def bootstrap_correlations(observed, predicted, *, n_bootstrap: int = 1000, seed
     pear = np.empty((n_bootstrap, m))
     spear = np.empty((n_bootstrap, m)) if spearman else None
     for start in range(0, n_bootstrap, step):
-        sl = slice(start, start + step)
-        w = _counts(idx[sl], n)  # (b, n)
+        b = min(step, n_bootstrap - start)
+        sl = slice(start, start + b)
+        w = _counts(rng.integers(0, n, size=(b, n)), n)  # (b, n)
         pear[sl] = _weighted_pearson_fixed(w, p, y)
         if spearman:
             ry = _resample_ranks(w, *plans[-1])

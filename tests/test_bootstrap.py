@@ -49,6 +49,10 @@ def test_bootstrap_is_seeded_and_vectorized_over_models():
     np.testing.assert_allclose(got["pearson"], bs.rowwise_pearson(pt[:, idx], yt[idx]).T)
     np.testing.assert_allclose(got["spearman"], bs.rowwise_pearson(
         rankdata(pt[:, idx], axis=-1), rankdata(yt[idx], axis=-1)).T, atol=1e-12)
+    # one resample at a time draws the same indices as one draw of them all
+    one = bs.bootstrap_correlations(yt, pt, n_bootstrap=30, seed=4, max_elements=1)
+    np.testing.assert_allclose(one["pearson"], got["pearson"], rtol=1e-12)
+    np.testing.assert_allclose(one["spearman"], got["spearman"], rtol=1e-12)
     with pytest.raises(ValueError, match="same sequences"):
         bs.bootstrap_correlations(y[:10], preds)
 

@@ -115,6 +115,27 @@ def test_metrics_json_keeps_04_keys_and_gains_evaluation(toy_run, toy):
     assert set(out["frame"].columns) >= {"gc", "has_relative_in_train", "library"}
 
 
+def test_chunked_reads_give_the_whole_files_rows(toy_run, toy):
+    pred = make_predictions(toy_run, toy["y"], noise=NOISE)
+    got = evaluate_stage.read_predictions(toy_run / "predictions.csv", chunk_rows=7)
+    want = pred[pred["split"].isin(["valid", "test"])]
+    assert got["id"].tolist() == want["id"].tolist()
+    np.testing.assert_array_equal(got[list(NOISE)].to_numpy(), want[list(NOISE)].to_numpy())
+    ids = want["id"].to_numpy()[::3]
+    gc = evaluate_stage.gc_by_id(toy_run / "sequences.parquet", ids, chunk_rows=7)
+    assert sorted(gc.index) == sorted(ids)  # only the sequences asked for
+    whole = ev.gc_content(toy["seqs"]).set_axis(toy["ids"])
+    np.testing.assert_array_equal(gc.reindex(ids).to_numpy(), whole.reindex(ids).to_numpy())
+
+
+def test_gc_content_in_chunks_equals_one_count():
+    from seqexpr import composition
+    seqs = ["ACGT", "GGGCC", "NNNN", "A", "ATATATATGC", "CG"]
+    np.testing.assert_array_equal(ev.gc_content(seqs, chunk_bases=7).to_numpy(),
+                                  composition.gc_content(seqs))
+    assert ev.gc_content([]).empty
+
+
 @pytest.mark.parametrize("noise, expected", [
     ({"ridge_kmer": 0.9, "cnn@0": 0.2}, "cnn@0 beats ridge_kmer"),
     ({"ridge_kmer": 0.2, "cnn@0": 0.9}, "ridge_kmer beats cnn@0"),

@@ -41,6 +41,8 @@ def run(run_dir, *, seed, n_sequences, attribution, n_check, ig_steps, ig_backgr
     d = read_inputs(run_dir)
     bundle, best, preds = d["bundle"], d["best"], d["predictions"]
     chosen = choose_sequences(preds[best].to_numpy(), n_sequences, seed=seed)
+    test_rows = np.flatnonzero(d["split"] == "test")[:n_background]
+    rf.update_manifest(run_dir, stages={NAME: {"samples": _samples(d, chosen, test_rows, seed)}})
     onehot = np.asarray(d["onehot"][chosen])
     mask = np.asarray(d["mask"][chosen])
     x = bundle.input(onehot, mask)  # as in training: unknown bases filled, flanks kept
@@ -52,7 +54,7 @@ def run(run_dir, *, seed, n_sequences, attribution, n_check, ig_steps, ig_backgr
     grad = gradients.gradient_x_input(net, x, method="integrated", mask=mask,
                                       n_background=ig_background, steps=ig_steps, seed=seed)
     main = ism if attribution == "ism" else grad
-    ids = d["ids"][chosen].astype(str)
+    ids = np.asarray(d["ids"][chosen], dtype=str)
     with rf.atomic(rf.run_path(run_dir, rf.ATTRIBUTIONS)) as tmp:
         np.savez_compressed(tmp, ids=ids, ism=ism.astype(np.float32),
                             grad=grad.astype(np.float32), mask=mask.astype(np.uint8))
@@ -77,7 +79,6 @@ def run(run_dir, *, seed, n_sequences, attribution, n_check, ig_steps, ig_backgr
         rf.write_csv(rf.run_path(run_dir, rf.POSITION_EFFECTS), position_map["table"],
                      index=False, float_format="%.6g")
 
-    test_rows = np.flatnonzero(d["split"] == "test")[:n_background]
     bg_mask = np.asarray(d["mask"][test_rows])
     backgrounds = bundle.input(shuffle.dinuc_shuffle(
         d["onehot"][test_rows].astype(np.float32), n=1, seed=seed, mask=bg_mask)[:, 0], bg_mask)
@@ -120,7 +121,7 @@ def run(run_dir, *, seed, n_sequences, attribution, n_check, ig_steps, ig_backgr
 def read_inputs(run_dir) -> dict:
     """What 06 needs from the run folder: the best single-seed deep model (``bundle``,
     ``best``), the first target, ids, memory-mapped one-hot and mask, the split of each
-    sequence, 04's predictions of that target (rows in sequence order), the models of
+    sequence, ``best``'s predictions of that target (rows in sequence order), the models of
     metrics.json, the demo's ground truth (or None), every sequence's length and whether the
     library is RNA."""
     rf.require(run_dir, rf.METRICS, rf.ONEHOT, rf.MASK, rf.SPLITS, rf.PREDICTIONS,
@@ -131,16 +132,26 @@ def read_inputs(run_dir) -> dict:
     encoding = rf.read_json(run / rf.ENCODING)
     target = encoding["targets"][0]
     seqs = pd.read_parquet(run / rf.SEQUENCES, columns=["id", "length"])
-    ids = seqs["id"].astype(str).to_numpy()
-    split = pd.read_csv(run / rf.SPLITS, dtype={"id": str}).set_index("id").loc[ids, "split"]
-    preds = pd.read_csv(run / rf.PREDICTIONS, dtype={"id": str})
+    ids = pd.Index(seqs["id"].astype(str))  # Arrow-backed: no Python string per sequence
+    split = pd.read_csv(run / rf.SPLITS, dtype={"id": str}, usecols=["id", "split"]
+                        ).set_index("id").loc[ids, "split"].to_numpy(dtype=str)
+    preds = pd.read_csv(run / rf.PREDICTIONS, dtype={"id": str},
+                        usecols=["id", "target", best])  # one model of many: n values
     preds = preds[preds["target"] == target].set_index("id").loc[ids]
     truth = rf.read_json(run / rf.GROUND_TRUTH) if (run / rf.GROUND_TRUTH).exists() else None
     return dict(best=best, bundle=load_bundle(run / rf.MODELS_DIR / best), target=target,
                 ids=ids, onehot=np.load(run / rf.ONEHOT, mmap_mode="r"),
-                mask=np.load(run / rf.MASK, mmap_mode="r"), split=split.to_numpy(),
+                mask=np.load(run / rf.MASK, mmap_mode="r"), split=split,
                 predictions=preds, models=metrics.get("models", {}), truth=truth,
                 lengths=seqs["length"].to_numpy(), rna=bool(encoding.get("rna", False)))
+
+
+def _samples(d, chosen, test_rows, seed) -> dict:
+    """What the manifest records of the sequences 06 looks at: ``m`` of ``n``, and how."""
+    return {"explained": dict(m=len(chosen), n=len(d["ids"]), seed=seed,
+                              how="a third highest predicted, a third lowest, a third at random"),
+            "backgrounds": dict(m=len(test_rows), n=int((d["split"] == "test").sum()),
+                                how="the first test sequences, dinucleotide-shuffled")}
 
 
 def _summary(motifs) -> pd.DataFrame:
