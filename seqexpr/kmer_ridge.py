@@ -63,7 +63,8 @@ def _moments(chunks, yc):
         gram = dsyrk(1.0, d.T, beta=1.0, c=gram, overwrite_c=1)
         xty += d.T @ yc[start:start + len(d)]
         sums += d.sum(axis=0)
-    gram = np.triu(gram) + np.triu(gram, 1).T
+    low = np.tril_indices(len(gram), -1)
+    gram[low] = gram.T[low]  # in place: (F, F) float64 is 61 MB for 1..6-mers
     return sums, gram, xty
 
 
@@ -90,22 +91,26 @@ def fit_streamed_ridge(chunks, y, alphas, *, alpha_per_target=False):
     n, alphas = len(y), np.asarray(alphas, dtype=np.float64)
     y_mean = y.mean(axis=0)
     yc = y - y_mean
-    sums, gram, xty = _moments(chunks, yc)
+    sums, corr, xty = _moments(chunks, yc)
     mean = sums / n
-    cov = gram - n * np.outer(mean, mean)  # centered X^T X
-    var = np.maximum(np.diag(cov) / n, 0.0)
+    corr -= n * np.outer(mean, mean)  # centered X^T X, then scaled: in place
+    var = np.maximum(np.diag(corr) / n, 0.0)
     scale = np.where(_constant(var, mean, n), 1.0, np.sqrt(var))
-    corr = cov / np.outer(scale, scale)
+    corr /= np.outer(scale, scale)
     zty = (xty - np.outer(mean, yc.sum(axis=0))) / scale[:, None]
     eigvals, vecs = np.linalg.eigh(corr)
+    del corr
     inv = 1.0 / (eigvals[:, None] + alphas[None, :])  # (F, A)
     proj = vecs.T @ zty  # (F, T)
     coefs = vecs @ (proj[:, None, :] * inv[:, :, None]).reshape(len(proj), -1)  # (F, A*T)
     sq = np.zeros((len(alphas), y.shape[1]))
     for start, x in chunks():  # pass 2: leave-one-out residuals of every row, all alphas
-        z = (_dense(x) - mean) / scale
-        lev = ((z @ vecs) ** 2) @ inv + 1.0 / n  # (m, A), the intercept's share included
+        z = _dense(x)
+        z -= mean
+        z /= scale
         fit = (z @ coefs).reshape(len(z), len(alphas), -1)
+        z = z @ vecs
+        lev = np.square(z, out=z) @ inv + 1.0 / n  # (m, A), the intercept's share included
         loo = (yc[start:start + len(z), None, :] - fit) / (1.0 - lev)[:, :, None]
         sq += (loo ** 2).sum(axis=0)
     coefs = coefs.reshape(len(proj), len(alphas), -1)
