@@ -17,8 +17,8 @@ import scipy.sparse as sp
 
 from seqexpr.encode import BASE_CODE
 
-__all__ = ["kmer_counts", "kmer_features", "kmer_names", "window_codes", "flat_codes",
-           "padded_codes", "MAX_K"]
+__all__ = ["kmer_counts", "kmer_features", "kmer_feature_chunks", "kmer_feature_names",
+           "kmer_names", "window_codes", "flat_codes", "padded_codes", "MAX_K"]
 
 MAX_K = 12  # 4**12 = 16.8 M columns; beyond that a dense column space stops making sense
 _INVALID = np.uint8(4)  # encode.BASE_CODE's code for anything that is not A/C/G/T(U)
@@ -249,3 +249,43 @@ def kmer_features(
         mats.append(m)
         names.extend(nm)
     return sp.hstack(mats, format="csr", dtype=np.float32), names
+
+
+def kmer_feature_names(
+    ks: Sequence[int] = (2, 3, 4, 5, 6),
+    *,
+    gapped: Sequence[tuple[int, int]] = (),
+    canonical: bool = True,
+) -> list[str]:
+    """Column names of :func:`kmer_features` for these settings, without counting anything."""
+    names = []
+    for k, g in [(int(k), 0) for k in ks] + [(int(k), int(g)) for k, g in gapped]:
+        _check(k, g)
+        names.extend(kmer_names(k, gap=g, codes=_canonical_columns(k)[0] if canonical else None))
+    return names
+
+
+def kmer_feature_chunks(
+    seqs: Sequence[str],
+    ks: Sequence[int] = (2, 3, 4, 5, 6),
+    *,
+    gapped: Sequence[tuple[int, int]] = (),
+    canonical: bool = True,
+    chunk_size: int = 4096,
+):
+    """Yield :func:`kmer_features` of consecutive blocks of rows, for memory bounded by the block.
+
+    Stacking the blocks (``scipy.sparse.vstack``) gives exactly the one-shot matrix.
+
+    Yields
+    ------
+    start : int
+        Index in ``seqs`` of the block's first row.
+    counts : scipy.sparse.csr_matrix, (m, F) float32
+        Rows ``start:start + m`` of the feature matrix, ``m <= chunk_size``.
+    """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size={chunk_size!r}: need at least one row per chunk.")
+    for start in range(0, len(seqs), chunk_size):
+        block = seqs[start:start + chunk_size]
+        yield start, kmer_features(block, ks, gapped=gapped, canonical=canonical)[0]

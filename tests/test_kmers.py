@@ -5,7 +5,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from seqexpr.kmers import kmer_counts, kmer_features, kmer_names
+import scipy.sparse as sp
+
+from seqexpr.kmers import (kmer_counts, kmer_feature_chunks, kmer_feature_names, kmer_features,
+                           kmer_names)
 
 _RC = str.maketrans("ACGT", "TGCA")
 
@@ -91,3 +94,14 @@ def test_bad_arguments_say_what_to_do():
         kmer_counts(["ACGT"], 13)
     with pytest.raises(TypeError, match="list of sequences"):
         kmer_counts("ACGT", 2)
+
+
+def test_feature_chunks_stack_to_the_one_shot_matrix():
+    rng = np.random.default_rng(3)
+    seqs = ["".join(rng.choice(list("ACGTN"), rng.integers(0, 40))) for _ in range(23)]
+    whole, names = kmer_features(seqs, (1, 3, 4), gapped=((4, 2),))
+    chunks = list(kmer_feature_chunks(seqs, (1, 3, 4), gapped=((4, 2),), chunk_size=5))
+    assert [start for start, _ in chunks] == [0, 5, 10, 15, 20]
+    stacked = sp.vstack([x for _, x in chunks], format="csr")
+    assert stacked.dtype == np.float32 and (stacked != whole).nnz == 0
+    assert kmer_feature_names((1, 3, 4), gapped=((4, 2),)) == names

@@ -14,7 +14,7 @@ LAYERS = [
     "_backend jsonio _spill encode kmers composition homology",  # sequences
     "_textfile _readers _checks io _variant_problems variant_files transforms duplicates "
     "explore splits demo_truth demo runfolder",  # data
-    "models batches distribute train predict baselines bundle scoring",  # models
+    "models batches distribute train predict baselines kmer_ridge bundle scoring",  # models
     "bootstrap evaluate metrics",  # statistics
     "patterns patterns.inputs patterns.shuffle patterns.ism patterns.gradients "
     "patterns.attribution_checks patterns.seqlets patterns.discovery patterns.filters "

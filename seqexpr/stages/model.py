@@ -26,7 +26,7 @@ RUN_HISTORY_COLUMNS = ["model", "seed", "epoch", "loss", "val_loss", "lr"]  # hi
 
 def run(run_dir, *, seed, n_seeds, deep_models, epochs, min_steps, batch_size, learning_rate,
         weight_decay, ema, shift, patience, rc_augment, filters, baselines, kmer_ks,
-        gbm_features, resume, verbose, strategy, cpu_devices) -> dict:
+        gbm_features, baseline_max_train, resume, verbose, strategy, cpu_devices) -> dict:
     """Train, save and score every model on 03's arrays; the parameters are 04_model's
     parameters cell.
 
@@ -61,7 +61,8 @@ def run(run_dir, *, seed, n_seeds, deep_models, epochs, min_steps, batch_size, l
                        min_steps=min_steps, resume=resume, verbose=verbose, strategy=strat)
             for name in deep_models for s in seeds]
     base = train_baselines(data, baselines, run_dir=run_dir, ks=kmer_ks, canonical=strands,
-                           n_features=gbm_features, seed=seed, resume=resume)
+                           n_features=gbm_features, seed=seed, resume=resume,
+                           max_train=baseline_max_train)
     metrics = write_outputs(run_dir, data, deep, base)
     history = (pd.concat([r["history"] for r in deep], ignore_index=True) if deep
                else pd.DataFrame(columns=RUN_HISTORY_COLUMNS))
@@ -82,10 +83,10 @@ def load_inputs(run_dir):
     rf.require(run_dir, rf.ONEHOT, rf.MASK, rf.TARGETS, rf.ENCODING, rf.SPLITS, rf.SEQUENCES,
                stage="03_encode")
     d = Path(run_dir)
-    seqs = pd.read_parquet(d / rf.SEQUENCES, columns=["id", "sequence"])
+    ids, seqs = _read_sequences(d / rf.SEQUENCES)
     splits = pd.read_csv(d / rf.SPLITS, dtype={"id": str})
-    if list(splits["id"]) != list(seqs["id"].astype(str)):
-        splits = splits.set_index("id").reindex(seqs["id"].astype(str)).reset_index()
+    if not np.array_equal(splits["id"].to_numpy(object), ids):
+        splits = splits.set_index("id").reindex(ids).reset_index()
         if splits["split"].isna().any():
             raise ValueError(f"{d / rf.SPLITS} lacks some ids of {rf.SEQUENCES}; rerun 03_encode")
     split = splits["split"].to_numpy(str)
@@ -100,8 +101,21 @@ def load_inputs(run_dir):
     return dict(onehot=np.load(d / rf.ONEHOT, mmap_mode="r"),
                 mask=np.load(d / rf.MASK, mmap_mode="r"),
                 targets=np.load(d / rf.TARGETS).astype(np.float32), encoding=encoding,
-                target_names=list(encoding["targets"]), ids=seqs["id"].astype(str).to_numpy(),
-                seqs=seqs["sequence"].tolist(), split=split, idx=idx, noise_ceiling=ceiling)
+                target_names=list(encoding["targets"]), ids=ids, seqs=seqs, split=split,
+                idx=idx, noise_ceiling=ceiling)
+
+
+def _read_sequences(path, batch_rows=65536):
+    """Ids ``(n,) object`` (str) and the list of sequences of ``sequences.parquet``, read in
+    batches of rows: the strings, never a whole Arrow table or DataFrame beside them."""
+    import pyarrow.parquet as pq
+
+    ids, seqs = [], []
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows,
+                                                   columns=["id", "sequence"]):
+        ids.extend(map(str, batch.column("id").to_pylist()))
+        seqs.extend(batch.column("sequence").to_pylist())
+    return np.array(ids, dtype=object), seqs
 
 
 def reusable(folder: Path, model_file: str, key: str, settings: dict, fp: str) -> dict | None:
@@ -183,18 +197,21 @@ def train_deep(data, name, seed, *, run_dir, params=None, resume=True, verbose="
 
 def train_baselines(data, names=kmer_baselines.BASELINES, *, run_dir,
                     ks=kmer_baselines.DEFAULT_KS, canonical=True, n_features=1000, seed=0,
-                    resume=True):
+                    resume=True, max_train=None):
     """Fit, save (``run_dir/models/NAME/``) and predict the k-mer baselines.
 
     ``data`` is :func:`load_inputs`'s. With ``resume``, a saved baseline fitted with the same
-    settings is loaded instead of refitted. Returns one dict per baseline: ``column``,
-    ``model``, ``pred (n, T) float32``, ``seconds``, ``path``, ``params``.
+    settings is loaded instead of refitted. Each baseline fits on at most ``max_train``
+    training sequences (a random sample seeded by ``seed`` above that, said in the log and
+    recorded in ``params["rows"]``, hence in metrics.json). Returns one dict per baseline:
+    ``column``, ``model``, ``pred (n, T) float32``, ``seconds``, ``path``, ``params``.
     """
     seqs, y, idx = data["seqs"], data["targets"], data["idx"]
     tr, va = idx["train"], idx["valid"]
-    fp = bundle.fingerprint(data["onehot"], y, tr)
+    seqs_tr = [seqs[i] for i in tr]
+    fp = kmer_baselines.training_fingerprint(seqs_tr, y[tr])
     settings = dict(ks=[int(k) for k in ks], canonical=bool(canonical), n_features=n_features,
-                    seed=int(seed))
+                    seed=int(seed), max_train=max_train)
     results = []
     for name in names:
         out = Path(run_dir) / rf.MODELS_DIR / name
@@ -206,17 +223,22 @@ def train_baselines(data, names=kmer_baselines.BASELINES, *, run_dir,
             t0 = time.perf_counter()  # stderr: the terminal shows it while the fit runs
             print(f"{name}: fitting on {len(tr):,} sequences …", file=sys.stderr, flush=True)
             model = kmer_baselines.fit_baselines(
-                [seqs[i] for i in tr], y[tr], [seqs[i] for i in va], y[va], names=(name,),
-                ks=ks, canonical=canonical, n_features=n_features, seed=seed)[name]
+                seqs_tr, y[tr], [seqs[i] for i in va], y[va], names=(name,), ks=ks,
+                canonical=canonical, n_features=n_features, seed=seed, max_train=max_train)[name]
             seconds = round(time.perf_counter() - t0, 1)
             extra = {k: data["encoding"][k] for k in ("targets", "target_transform", "rna")}
             extra.update(format=bundle.MODEL_FORMAT,
-                         train_lengths=bundle.training_lengths([len(seqs[i]) for i in tr]),
+                         train_lengths=bundle.training_lengths(
+                             np.fromiter(map(len, seqs_tr), np.int64, len(tr))),
                          settings=settings, training_fingerprint=fp, train_seconds=seconds,
                          seed=int(seed), target_inverse=transforms.has_inverse(
                              data["encoding"]["target_transform"]))
             kmer_baselines.save(model, out, extra=extra)
             print(f"{name}: fitted in {seconds} s, {model.params}")
+        rows = model.params.get("rows", {})
+        if rows.get("seed") is not None:
+            print(f"{name}: fitted on a random sample of {rows['used']:,} of {rows['of']:,} "
+                  f"training sequences (seed {rows['seed']}; baseline_max_train)")
         results.append(dict(column=name, name=name, model=model, pred=model.predict(seqs),
                             seconds=seconds, path=str(out), params=model.params, seed=int(seed)))
     return results
