@@ -285,6 +285,8 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
             else:
                 for name in ("state.json", "last.keras", "best.weights.h5"):
                     (ckpt / name).unlink(missing_ok=True)
+        if not opt.built:  # moments and averages made in the first step: TF would trace it twice
+            opt.build(model.trainable_variables)
     if state["epoch"] == 0:
         _init_output_bias(model, targets[np.asarray(train_idx)])
     resumed_from = state["epoch"]

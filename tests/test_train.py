@@ -1,5 +1,6 @@
 """Training loop: it learns, stops early with the best weights, resumes, streams uint8."""
 
+import functools
 import json
 
 import numpy as np
@@ -128,7 +129,22 @@ def test_tf_pipeline_draws_the_same_rows_as_the_python_batches(toy):
     assert all(np.array_equal(a, b) for a, (b, _) in zip(again, drawn))  # seeded draws
 
 
-def test_same_seed_trains_the_same_model(toy):
+def test_same_seed_trains_the_same_model_tracing_each_step_once(toy, monkeypatch):
+    tf = pytest.importorskip("tensorflow")
+    traces = []  # the Python body of a tf.function runs once per trace
+
+    def counting(fn=None, **kwargs):
+        if fn is None:  # decorator form (Keras's own helpers): not counted
+            return tf_function(**kwargs)
+
+        @functools.wraps(fn)
+        def body(*args, **kw):
+            traces.append(fn.__name__)
+            return fn(*args, **kw)
+        return tf_function(body, **kwargs)
+
+    tf_function = tf.function
+    monkeypatch.setattr(tf, "function", counting)
     x, y = toy["onehot"][:120], toy["y"][:120]
     tr, va = _split(120)
     preds = []
@@ -138,6 +154,11 @@ def test_same_seed_trains_the_same_model(toy):
         train.fit(m, x, y, tr, va, epochs=3, batch_size=16, shift=2, seed=7, verbose=0)
         preds.append(predict(m, x, va)[:, 0])
     np.testing.assert_array_equal(preds[0], preds[1])
+    # per model: one train and one test step (the optimizer's variables exist before the
+    # first step, so it is not traced again), each inside its per-iterator loop; one predict
+    assert traces.count("one_step_on_data") == 2 * 2
+    assert traces.count("multi_step_on_iterator") == 2 * 2
+    assert traces.count("<lambda>") == 2
 
 
 def test_rc_augment_auto_is_off_for_rna():
