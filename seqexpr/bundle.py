@@ -23,6 +23,7 @@ import pandas as pd
 
 from seqexpr import baselines, transforms
 from seqexpr._checks import IUPAC_DNA
+from seqexpr._mapped import take
 from seqexpr.encode import decode, encode, length_summary, to_float
 from seqexpr.jsonio import atomic, write_json
 
@@ -44,7 +45,7 @@ def fingerprint(onehot, targets, idx=None):
     rows = np.arange(len(onehot)) if idx is None else np.sort(np.asarray(idx))
     for start in range(0, len(rows), 4096):  # chunked: works on memory-mapped arrays
         r = rows[start:start + 4096]
-        h.update(np.ascontiguousarray(onehot[r]).tobytes())
+        h.update(take(onehot, r).tobytes())  # a mapped file's pages are let go
         h.update(np.ascontiguousarray(np.asarray(targets)[r], dtype=np.float32).tobytes())
     return h.hexdigest()[:16]
 

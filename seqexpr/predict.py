@@ -8,6 +8,7 @@ import weakref
 import numpy as np
 
 from seqexpr._backend import BACKEND
+from seqexpr._mapped import take
 from seqexpr.encode import reverse_complement, to_float
 
 
@@ -22,8 +23,8 @@ def predict(model, onehot, idx=None, *, mask=None, unknown=0.0, rc_average=True,
     out = []
     for start in range(0, len(idx), chunk):
         rows = idx[start:start + chunk]
-        m = None if mask is None else np.asarray(mask[rows])
-        x = to_float(np.asarray(onehot[rows]), m, unknown=unknown)
+        m = None if mask is None else take(mask, rows)
+        x = to_float(take(onehot, rows), m, unknown=unknown)
         out.append(predict_float(model, x, rc_average=rc_average, batch_size=batch_size))
     if not out:
         return np.zeros((0, model.output_shape[-1]), np.float32)

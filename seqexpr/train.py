@@ -23,7 +23,8 @@ import pandas as pd
 from seqexpr import distribute
 from seqexpr._backend import BACKEND, keras, set_seed
 from seqexpr._checks import option
-from seqexpr.batches import OneHotBatches, plain_batches, tf_batches
+from seqexpr._mapped import take
+from seqexpr.batches import OneHotBatches, tf_batches, tf_eval_batches
 from seqexpr.encode import to_float
 
 HISTORY_COLUMNS = ["epoch", "loss", "val_loss", "lr"]
@@ -302,12 +303,16 @@ def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"]
         data = train
     data = distribute.split_batches(data, strategy)
     vrows = np.asarray(valid_idx)
-    valid = (to_float(np.asarray(onehot[vrows]), None if mask is None else
-                      np.asarray(mask[vrows]), unknown=unknown), targets[vrows])
-    sample = (valid[0][:2], valid[1][:2])  # builds a distributed model (fit_scope)
-    if BACKEND == "tensorflow":
-        valid = distribute.split_batches(plain_batches(valid, max(batch_size, 256)),
-                                         strategy)
+    first = vrows[:2]  # builds a distributed model (fit_scope)
+    sample = (to_float(take(onehot, first), None if mask is None else take(mask, first),
+                       unknown=unknown), targets[first])
+    if BACKEND == "tensorflow":  # one byte a position until a batch is drawn
+        valid = distribute.split_batches(tf_eval_batches(
+            onehot, targets, vrows, batch_size=max(batch_size, 256), unknown=unknown,
+            mask=mask), strategy)
+    else:
+        valid = (to_float(take(onehot, vrows), None if mask is None else take(mask, vrows),
+                          unknown=unknown), targets[vrows])
     keeper = _Bookkeeper(train, patience=patience, checkpoint_dir=ckpt, state=state,
                          smooth=smooth, min_epochs=min_epochs)
     callbacks = [_OneCycle(lr, epochs, len(train), warmup=warmup), *callbacks]

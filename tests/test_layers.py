@@ -11,7 +11,7 @@ TOP = {"seqexpr.pipeline", "seqexpr.__main__", "seqexpr.nbtest", "seqexpr.nbclea
        "seqexpr.panel", "seqexpr.use"}
 # The layers of README's Layout, lowest first: a module imports its own layer or lower ones.
 LAYERS = [
-    "_backend jsonio _spill encode kmers composition homology",  # sequences
+    "_backend jsonio _spill _mapped encode kmers composition homology",  # sequences
     "_textfile _readers _checks io _variant_problems variant_files transforms duplicates "
     "explore splits demo_truth demo runfolder",  # data
     "models batches distribute train predict baselines kmer_ridge bundle scoring",  # models

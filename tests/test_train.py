@@ -129,6 +129,28 @@ def test_tf_pipeline_draws_the_same_rows_as_the_python_batches(toy):
     assert all(np.array_equal(a, b) for a, (b, _) in zip(again, drawn))  # seeded draws
 
 
+def test_base_codes_give_back_the_float_one_hot_of_mapped_rows(tmp_path):
+    pytest.importorskip("tensorflow")
+    from seqexpr.encode import encode, to_float
+
+    onehot, mask = encode(["ACGTN", "GGA", "NNTTC"], length=6, pad="right")
+    np.save(tmp_path / "x.npy", onehot)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")  # read as 04 reads onehot.npy
+    rows = np.array([2, 0, 1])
+    for unknown, m in ((0.0, None), (0.25, None), (0.25, mask)):
+        codes = batches.base_codes(mapped, rows, m, chunk=2)
+        want = to_float(onehot[rows], None if m is None else m[rows], unknown=unknown)
+        np.testing.assert_array_equal(batches.tf_floats(codes, unknown).numpy(), want)
+        y = np.arange(3, dtype=np.float32)[:, None]
+        got = list(batches.tf_eval_batches(mapped, y, rows, batch_size=2, unknown=unknown,
+                                           mask=m))
+        np.testing.assert_array_equal(np.concatenate([b[0].numpy() for b in got]), want)
+        np.testing.assert_array_equal(np.concatenate([b[1].numpy() for b in got]), y[rows])
+    # N inside a sequence and padding differ only where the mask says so
+    assert batches.base_codes(onehot, [1], mask).tolist() == [[2, 2, 0, 5, 5, 5]]
+    assert batches.base_codes(onehot, [0], None).tolist() == [[0, 1, 2, 3, 4, 4]]
+
+
 def test_same_seed_trains_the_same_model_tracing_each_step_once(toy, monkeypatch):
     tf = pytest.importorskip("tensorflow")
     traces = []  # the Python body of a tf.function runs once per trace
