@@ -242,6 +242,11 @@ def verdict(evaluation: dict, target: str, *, alpha: float = 0.05) -> str:
         if s["n_seeds"] > 1:
             text += (f" Over {s['n_seeds']} seeds, {s['name']} scores {s['mean']:.3f} ± "
                      f"{s['sd']:.3f} (range {s['min']:.3f}–{s['max']:.3f}).")
+    for name, rows in (evaluation.get("sampled") or {}).items():
+        if name in (a, b):
+            text += (f" {name} was fitted on a random sample of {rows['used']:,} of "
+                     f"{rows['of']:,} training sequences (04's baseline_max_train), the deep "
+                     "models on all of them.")
     rel = ev.get("relatives") or {}
     if rel.get("with"):
         without = [g for g in ev.get("groups", []) if g["grouping"] == "has_relative_in_train"
@@ -250,6 +255,17 @@ def verdict(evaluation: dict, target: str, *, alpha: float = 0.05) -> str:
                  + (f"; on the {rel['without']} without, {best['model']} scores "
                     f"{without[0]['pearson']:.3f}." if without else "; none without."))
     return text
+
+
+def _sampled(models_info: dict, models: list[str]) -> dict:
+    """``{model: {used, of, seed}}`` for the models 04 fitted on a sample of the training
+    rows (``params["rows"]`` of a baseline fitted beyond ``baseline_max_train``)."""
+    out = {}
+    for m in models:
+        rows = ((models_info.get(m) or {}).get("params") or {}).get("rows") or {}
+        if rows.get("seed") is not None:
+            out[m] = {k: rows[k] for k in ("used", "of", "seed")}
+    return out
 
 
 # -- the run folder ----------------------------------------------------------------------------
@@ -339,6 +355,7 @@ def evaluate_models(pred: pd.DataFrame, *, groups: pd.DataFrame, metrics: dict,
                   "group_column": group_column, "best_deep_model": best_deep,
                   "deep_ensemble": head_deep, "best_baseline": best_base,
                   "kinds": {m: model_kind(m, models_info) for m in models},
+                  "sampled": _sampled(models_info, models),
                   "ceilings": ceilings, "targets": per_target}
     evaluation["verdict"] = {t: verdict(evaluation, t) for t in targets}
     return evaluation, table

@@ -194,3 +194,19 @@ def test_score_models_keeps_bootstrap_points_and_adds_r2_rmse():
     assert good["pearson"] == pytest.approx(np.corrcoef(y, frame["good"])[0, 1])
     assert good["rmse"] == pytest.approx(np.sqrt(np.mean((y - frame["good"]) ** 2)))
     assert good["n"] == 200 and good["pearson_lo"] < good["pearson"] < good["pearson_hi"]
+
+
+def test_verdict_says_when_a_baseline_saw_a_sample_of_the_training_rows():
+    models_info = {"gbm_kmer": {"kind": "baseline",
+                                "params": {"rows": {"used": 50_000, "of": 800_000, "seed": 0}}},
+                   "ridge_kmer": {"kind": "baseline", "params": {"rows": {"used": 900,
+                                                                           "of": 900}}}}
+    sampled = ev._sampled(models_info, ["se_cnn", "gbm_kmer", "ridge_kmer"])
+    assert sampled == {"gbm_kmer": {"used": 50_000, "of": 800_000, "seed": 0}}
+    evaluation = {"n_bootstrap": 100, "sampled": sampled, "targets": {"y": {
+        "n": 1000, "ranking": [{"model": "se_cnn", "pearson": 0.8}],
+        "comparisons": [{"a": "se_cnn", "b": "gbm_kmer", "delta": 0.05, "lo": 0.02,
+                         "hi": 0.08, "p": 0.01, "role": "deep_vs_baseline"}]}}}
+    text = ev.verdict(evaluation, "y")
+    assert text.startswith("se_cnn beats gbm_kmer")
+    assert "gbm_kmer was fitted on a random sample of 50,000 of 800,000" in text
