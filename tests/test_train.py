@@ -228,3 +228,18 @@ def test_shift_auto_spares_short_aligned_libraries():
         train.resolve_shift("some", 200)
     with pytest.raises(ValueError, match="shift"):
         train.resolve_shift(1.5, 200)
+
+
+def test_long_epochs_report_progress_with_the_time_left(capsys):
+    log = train.EpochLog("se_cnn@0", 20, every=0.0)
+    log.set_params({"steps": 5000})
+    log.on_epoch_begin(2)
+    log.t0 -= 100.0  # 2,050 steps took 100 s: 2,950 more take about 144 s
+    log.on_train_batch_end(2049)
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("se_cnn@0 epoch 3/20: 41% (2,050 of 5,000 steps), about 2.4 min left")
+    quiet = train.EpochLog("se_cnn@0", 20)  # short epochs: one line at the end only
+    quiet.set_params({"steps": 5000})
+    quiet.on_epoch_begin(0)
+    quiet.on_train_batch_end(10)
+    assert capsys.readouterr().err == ""
