@@ -17,16 +17,20 @@ import numpy as np
 def take(array, rows) -> np.ndarray:
     """``array[rows]`` as an in-memory array; when ``array`` is memory-mapped
     (``np.load(..., mmap_mode="r")``), its pages are released afterwards."""
-    out = np.ascontiguousarray(array[rows])
+    out = np.asarray(array[rows])
+    if np.may_share_memory(out, array):  # a slice or a single row: a view of the map
+        out = out.copy()
     release(array)
-    return out
+    return np.ascontiguousarray(out)
 
 
 def release(array) -> None:
     """Drop the pages of ``array``'s memory map from this process's resident memory; nothing
     for an in-memory array, or where the platform has no ``madvise``."""
     mapped = getattr(array, "_mmap", None)  # numpy.memmap's map (a view shares its base's)
-    if mapped is not None and hasattr(mapped, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+    read_only = getattr(array, "mode", None) == "r"  # copy-on-write pages would be lost
+    if mapped is not None and read_only and hasattr(mapped, "madvise") and \
+            hasattr(mmap, "MADV_DONTNEED"):
         mapped.madvise(mmap.MADV_DONTNEED)
 
 

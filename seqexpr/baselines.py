@@ -74,12 +74,13 @@ class KmerModel:
         from seqexpr.kmers import kmer_feature_chunks
 
         self._names()
-        chunks = kmer_feature_chunks(_dna(seqs), self.ks, gapped=self.gapped,
-                                     canonical=self.canonical, chunk_size=chunk_size)
-        bar = tqdm(chunks, desc=desc or self.name, total=-(-len(seqs) // chunk_size),
+        bar = tqdm(range(0, len(seqs), chunk_size), desc=desc or self.name,
                    disable=len(seqs) <= 25 * chunk_size)
-        for start, x in bar:
-            yield start, (x if self.columns is None else x[:, self.columns])
+        for start in bar:  # upper-cased a block at a time: no second copy of the library
+            for _, x in kmer_feature_chunks(_dna(seqs[start:start + chunk_size]), self.ks,
+                                            gapped=self.gapped, canonical=self.canonical,
+                                            chunk_size=chunk_size):
+                yield start, (x if self.columns is None else x[:, self.columns])
 
     def features(self, seqs, *, dtype=np.float32, chunk_size=CHUNK):
         """K-mer counts ``(n, F)`` as a dense array (selected columns only, if any), filled
@@ -120,9 +121,11 @@ def sample_rows(n, max_rows=None, seed=0):
     return np.sort(np.random.default_rng(seed).choice(n, size=int(max_rows), replace=False))
 
 
-def _rows_record(rows, n, seed):
-    """What ``params["rows"]`` says about a sample: used of total, and the seed if sampled."""
-    return dict(used=int(len(rows)), of=int(n), seed=int(seed) if len(rows) < n else None)
+def _rows_record(rows, n, seed, used=None):
+    """What ``params["rows"]`` says about a sample: used (``used``, or every sampled row) of
+    total, and the seed if sampled."""
+    return dict(used=int(len(rows) if used is None else used), of=int(n),
+                seed=int(seed) if len(rows) < n else None)
 
 
 def training_fingerprint(seqs, y):
@@ -182,7 +185,7 @@ def fit_ridge(seqs_train, y_train, *, ks=DEFAULT_KS, gapped=(), canonical=True,
     model.estimators = [est]
     model.params = dict(alpha=np.atleast_1d(alpha).tolist(), alphas=[float(a) for a in alphas],
                         cv="leave-one-out (GCV) on train",
-                        rows=_rows_record(rows, len(y), seed))
+                        rows=_rows_record(rows, len(y), seed, used=len(seqs)))
     return model
 
 

@@ -118,6 +118,7 @@ def _background(gc: np.ndarray, length: int, rng: np.random.Generator, *,
     return out
 
 
+# -- planting ----------------------------------------------------------------------------------
 def _window(spec: dict, length: int):
     if spec["window"] is None:
         return None

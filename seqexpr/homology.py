@@ -44,7 +44,8 @@ def kmer_index(seqs: Sequence[str], *, k: int = 20, max_kmer_fraction: float = 0
 
     Two passes over chunks of rows keep memory at O(chunk x L + part_size) plus the shared
     pairs: the first spills each sequence's distinct k-mers into hash parts (temporary
-    files) and counts them part by part; the second hashes again, drops common k-mers and
+    files) and counts them part by part, keeping each chunk's hashes in a temporary file;
+    the second reads them back a chunk at a time, drops common k-mers and
     their neighbours, and keeps pairs of k-mers held by 2 to ``limit`` sequences.
 
     Parameters

@@ -94,12 +94,12 @@ def read_sequences(run_dir, *, batch: int = 8192) -> tuple[pd.DataFrame, list[st
     """``sequences.parquet`` as a table without its sequence column, and the sequences as one
     list of str, read ``batch`` rows at a time: no second full copy of them is ever held."""
     path = rf.run_path(run_dir, rf.SEQUENCES)
-    parquet = pq.ParquetFile(path)
-    table = pd.read_parquet(path, columns=[c for c in parquet.schema_arrow.names
-                                           if c != "sequence"])
     seqs: list[str] = []
-    for part in parquet.iter_batches(batch_size=batch, columns=["sequence"]):
-        seqs.extend(part.column(0).to_pylist())
+    with pq.ParquetFile(path) as parquet:
+        table = pd.read_parquet(path, columns=[c for c in parquet.schema_arrow.names
+                                               if c != "sequence"])
+        for part in parquet.iter_batches(batch_size=batch, columns=["sequence"]):
+            seqs.extend(part.column(0).to_pylist())
     pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
     return table, seqs
 

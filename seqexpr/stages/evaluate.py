@@ -83,11 +83,11 @@ def gc_by_id(path, ids, *, chunk_rows: int = CHUNK_ROWS) -> pd.Series:
     wanted = pa.array(pd.Index(ids).astype(str), pa.large_string())
     parts = []
     # streamed page by page: a whole column chunk of sequences is never held at once
-    source = pq.ParquetFile(path, buffer_size=1 << 22, pre_buffer=False)
-    for batch in source.iter_batches(batch_size=chunk_rows, columns=["id", "sequence"]):
-        batch = batch.set_column(0, "id", batch.column(0).cast(pa.large_string()))
-        chunk = batch.filter(pc.is_in(batch.column(0), value_set=wanted)).to_pandas()
-        parts.append(evaluate.gc_content(chunk["sequence"]).set_axis(chunk["id"]))
+    with pq.ParquetFile(path, buffer_size=1 << 22, pre_buffer=False) as source:
+        for batch in source.iter_batches(batch_size=chunk_rows, columns=["id", "sequence"]):
+            batch = batch.set_column(0, "id", batch.column(0).cast(pa.large_string()))
+            chunk = batch.filter(pc.is_in(batch.column(0), value_set=wanted)).to_pandas()
+            parts.append(evaluate.gc_content(chunk["sequence"]).set_axis(chunk["id"]))
     return pd.concat(parts) if parts else pd.Series(dtype=np.float64)
 
 

@@ -111,10 +111,10 @@ def _read_sequences(path, batch_rows=65536):
     import pyarrow.parquet as pq
 
     ids, seqs = [], []
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows,
-                                                   columns=["id", "sequence"]):
-        ids.extend(map(str, batch.column("id").to_pylist()))
-        seqs.extend(batch.column("sequence").to_pylist())
+    with pq.ParquetFile(path) as source:
+        for batch in source.iter_batches(batch_size=batch_rows, columns=["id", "sequence"]):
+            ids.extend(map(str, batch.column("id").to_pylist()))
+            seqs.extend(batch.column("sequence").to_pylist())
     return np.array(ids, dtype=object), seqs
 
 
