@@ -55,14 +55,16 @@ def run(run_dir, *, seed, n_seeds, deep_models, epochs, min_steps, batch_size, l
     strands = train.resolve_rc_augment(rc_augment, data["encoding"])
     params = {name: dict(filters=filters) if filters and name != "deepstarr" else {}
               for name in deep_models}
+    # baselines first: their feature matrices are freed before TensorFlow's training state
+    # (graphs, batches) exists, so the two peaks do not add up on a large library
+    base = train_baselines(data, baselines, run_dir=run_dir, ks=kmer_ks, canonical=strands,
+                           n_features=gbm_features, seed=seed, resume=resume,
+                           max_train=baseline_max_train)
     deep = [train_deep(data, name, s, run_dir=run_dir, params=params[name], epochs=epochs,
                        batch_size=batch_size, lr=learning_rate, weight_decay=weight_decay,
                        ema=ema, shift=shift, patience=patience, rc_augment=strands,
                        min_steps=min_steps, resume=resume, verbose=verbose, strategy=strat)
             for name in deep_models for s in seeds]
-    base = train_baselines(data, baselines, run_dir=run_dir, ks=kmer_ks, canonical=strands,
-                           n_features=gbm_features, seed=seed, resume=resume,
-                           max_train=baseline_max_train)
     metrics = write_outputs(run_dir, data, deep, base)
     history = (pd.concat([r["history"] for r in deep], ignore_index=True) if deep
                else pd.DataFrame(columns=RUN_HISTORY_COLUMNS))
