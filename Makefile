@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.seqexpr-installed
 DEMO_N ?=  # demo size; empty: seqexpr.demo.DEMO_N
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo report variants test lab bench accuracy clean
+.PHONY: help venv demo report variants test lab bench scale accuracy clean
 
 help:  ## List the commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ lab: $(STAMP)  ## Open JupyterLab on lab/: your own copies of the notebooks (git
 
 bench: $(STAMP)  ## Print the speed and memory figures (bench_encode, bench_train)
 	@for b in benchmarks/bench_encode.py benchmarks/bench_train.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+scale: $(STAMP)  ## Seconds and peak memory per stage at 100k, 300k and 1M sequences (about 2 h on 2 cores)
+	$(PY) benchmarks/bench_scale.py
 
 accuracy: $(STAMP)  ## Run the accuracy panel: deep ensemble vs k-mer baselines on 9 datasets
 	$(PY) benchmarks/bench_accuracy.py

@@ -231,6 +231,19 @@ def unknown_bases(onehot: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (empty & np.asarray(mask).astype(bool)).sum(axis=1, dtype=np.int64)
 
 
+def resolve_rc_augment(rc_augment, encoding):
+    """``True``/``False`` as given; ``"auto"``: off for RNA (one strand exists), else on.
+
+    ``encoding`` is the run's ``encoding.json`` (its ``rna`` flag). Oriented DNA constructs
+    (native genes with promoter, UTRs and terminator in order) should pass ``False``.
+    """
+    if rc_augment == "auto":
+        return not bool(encoding.get("rna", False))
+    if isinstance(rc_augment, str):
+        raise ValueError(f'rc_augment must be True, False or "auto", got {rc_augment!r}')
+    return bool(rc_augment)
+
+
 def to_float(
     onehot: np.ndarray, mask: np.ndarray | None = None, *, unknown: float = 0.0
 ) -> np.ndarray:

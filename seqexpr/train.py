@@ -165,19 +165,6 @@ def resolve_shift(shift, length):
     return int(shift)
 
 
-def resolve_rc_augment(rc_augment, encoding):
-    """``True``/``False`` as given; ``"auto"``: off for RNA (one strand exists), else on.
-
-    ``encoding`` is the run's ``encoding.json`` (its ``rna`` flag). Oriented DNA constructs
-    (native genes with promoter, UTRs and terminator in order) should pass ``False``.
-    """
-    if rc_augment == "auto":
-        return not bool(encoding.get("rna", False))
-    if isinstance(rc_augment, str):
-        raise ValueError(f'rc_augment must be True, False or "auto", got {rc_augment!r}')
-    return bool(rc_augment)
-
-
 def fit(model, onehot, targets, train_idx, valid_idx, *, epochs=RECIPE["epochs"],
         batch_size=RECIPE["batch_size"], lr=RECIPE["lr"], weight_decay=RECIPE["weight_decay"],
         warmup=RECIPE["warmup"], ema=RECIPE["ema"], shift=RECIPE["shift"], seed=0,

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqexpr import batches, models, train
+from seqexpr import batches, encode, models, train
 from seqexpr.predict import predict
 from seqexpr._backend import keras
 
@@ -184,11 +184,11 @@ def test_same_seed_trains_the_same_model_tracing_each_step_once(toy, monkeypatch
 
 
 def test_rc_augment_auto_is_off_for_rna():
-    assert train.resolve_rc_augment("auto", {"rna": True}) is False
-    assert train.resolve_rc_augment("auto", {"rna": False}) is True
-    assert train.resolve_rc_augment(False, {"rna": False}) is False
+    assert encode.resolve_rc_augment("auto", {"rna": True}) is False
+    assert encode.resolve_rc_augment("auto", {"rna": False}) is True
+    assert encode.resolve_rc_augment(False, {"rna": False}) is False
     with pytest.raises(ValueError, match="rc_augment"):
-        train.resolve_rc_augment("both", {})
+        encode.resolve_rc_augment("both", {})
 
 
 def test_auto_batch_size_gives_small_datasets_more_steps():

@@ -19,6 +19,7 @@ from seqexpr import baselines as kmer_baselines
 from seqexpr import bundle, transforms
 from seqexpr import runfolder as rf
 from seqexpr.bootstrap import regression_metrics
+from seqexpr.encode import resolve_rc_augment
 
 NAME = "04_model"
 RUN_HISTORY_COLUMNS = ["model", "seed", "epoch", "loss", "val_loss", "lr"]  # history.csv
@@ -41,10 +42,20 @@ def run(run_dir, *, seed, n_seeds, deep_models, epochs, min_steps, batch_size, l
     the manifest records the strategy, the replicas, the global batch and the scaled rate.
     """
     rf.record_stage(run_dir, NAME, parameters=dict(locals()))
-    from seqexpr import distribute, train  # TensorFlow: only when this stage runs
+    from seqexpr import distribute
+
+    if strategy not in distribute.STRATEGIES:  # before minutes of baselines, not after
+        distribute.make_strategy(strategy)  # raises, naming the choices
+    data = load_inputs(run_dir)
+    strands = resolve_rc_augment(rc_augment, data["encoding"])
+    # baselines first, before TensorFlow is imported: their feature matrices are freed before
+    # TensorFlow and its training state (graphs, batches) exist, so the peaks do not add up
+    base = train_baselines(data, baselines, run_dir=run_dir, ks=kmer_ks, canonical=strands,
+                           n_features=gbm_features, seed=seed, resume=resume,
+                           max_train=baseline_max_train)
+    from seqexpr import train  # TensorFlow: only when this stage runs
 
     strat = distribute.make_strategy(strategy, cpu_devices=cpu_devices)
-    data = load_inputs(run_dir)
     n = distribute.replicas(strat)
     per_replica = (train.auto_batch_size(len(data["idx"]["train"])) if batch_size == "auto"
                    else batch_size)
@@ -52,14 +63,8 @@ def run(run_dir, *, seed, n_seeds, deep_models, epochs, min_steps, batch_size, l
     rf.update_manifest(run_dir, stages={NAME: {"distribute": dict(
         strategy=strategy, replicas=n, global_batch_size=global_batch, lr_scaled=lr_scaled)}})
     seeds = list(range(seed, seed + n_seeds))
-    strands = train.resolve_rc_augment(rc_augment, data["encoding"])
     params = {name: dict(filters=filters) if filters and name != "deepstarr" else {}
               for name in deep_models}
-    # baselines first: their feature matrices are freed before TensorFlow's training state
-    # (graphs, batches) exists, so the two peaks do not add up on a large library
-    base = train_baselines(data, baselines, run_dir=run_dir, ks=kmer_ks, canonical=strands,
-                           n_features=gbm_features, seed=seed, resume=resume,
-                           max_train=baseline_max_train)
     deep = [train_deep(data, name, s, run_dir=run_dir, params=params[name], epochs=epochs,
                        batch_size=batch_size, lr=learning_rate, weight_decay=weight_decay,
                        ema=ema, shift=shift, patience=patience, rc_augment=strands,
