@@ -362,13 +362,7 @@ def evaluate_models(pred: pd.DataFrame, *, groups: pd.DataFrame, metrics: dict,
 
 
 def gc_content(seqs, *, chunk_bases: int = 1 << 21) -> pd.Series:
-    """GC fraction of each sequence over its A/C/G/T bases: ``(n,) float64`` (NaN if none).
-
-    Counted on about ``chunk_bases`` bases at a time, so the counting arrays stay small
-    whatever the number and length of the sequences.
-    """
-    seqs = list(seqs)
-    longest = max(map(len, seqs), default=1)
-    step = max(1, chunk_bases // max(1, longest))
-    parts = [composition.gc_content(seqs[i:i + step]) for i in range(0, len(seqs), step)]
-    return pd.Series(np.concatenate(parts) if parts else [], dtype=np.float64)
+    """GC fraction of each sequence over its A/C/G/T bases: ``(n,) float64`` (NaN if none),
+    counted by ``composition.gc_content`` about ``chunk_bases`` bases at a time."""
+    return pd.Series(composition.gc_content(list(seqs), max_bases=chunk_bases),
+                     dtype=np.float64)
