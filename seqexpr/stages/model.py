@@ -34,7 +34,8 @@ def run(run_dir, *, seed, n_seeds, deep_models, epochs, min_steps, batch_size, l
     The strand policy (``rc_augment``) holds for the baselines too: their k-mer counts pool a
     k-mer with its reverse complement only when the deep models read both strands.
 
-    Returns ``data`` (``load_inputs``), ``strands`` (the resolved reverse-complement policy),
+    Returns ``data`` (``load_inputs``, less ``seqs``, freed once the baselines are fitted),
+    ``strands`` (the resolved reverse-complement policy),
     ``params`` (builder keywords per deep model), ``deep`` and ``base`` (one dict per trained
     model), ``history`` (training curves) and ``metrics`` (metrics.json).
 
@@ -53,6 +54,8 @@ def run(run_dir, *, seed, n_seeds, deep_models, epochs, min_steps, batch_size, l
     base = train_baselines(data, baselines, run_dir=run_dir, ks=kmer_ks, canonical=strands,
                            n_features=gbm_features, seed=seed, resume=resume,
                            max_train=baseline_max_train)
+    # only the baselines read the strings (250 MB a million): the deep models read 03's arrays
+    del data["seqs"]
     from seqexpr import train  # TensorFlow: only when this stage runs
 
     strat = distribute.make_strategy(strategy, cpu_devices=cpu_devices)
@@ -84,7 +87,8 @@ def load_inputs(run_dir):
     -------
     dict
         ``onehot (n, L, 4) uint8``, ``mask (n, L) uint8``, ``targets (n, T) float32``,
-        ``target_names``, ``encoding``, ``ids``, ``seqs``, ``split (n,) str``,
+        ``target_names``, ``encoding``, ``ids``, ``seqs`` (list of str), ``lengths (n,) int64``
+        (nt), ``split (n,) str``,
         ``idx`` (``{"train", "valid", "test"}`` -> int arrays), ``noise_ceiling`` (float or None).
     """
     rf.require(run_dir, rf.ONEHOT, rf.MASK, rf.TARGETS, rf.ENCODING, rf.SPLITS, rf.SEQUENCES,
@@ -108,7 +112,8 @@ def load_inputs(run_dir):
     return dict(onehot=np.load(d / rf.ONEHOT, mmap_mode="r"),
                 mask=np.load(d / rf.MASK, mmap_mode="r"),
                 targets=np.load(d / rf.TARGETS).astype(np.float32), encoding=encoding,
-                target_names=list(encoding["targets"]), ids=ids, seqs=seqs, split=split,
+                target_names=list(encoding["targets"]), ids=ids, seqs=seqs,
+                lengths=np.fromiter(map(len, seqs), np.int64, len(seqs)), split=split,
                 idx=idx, noise_ceiling=ceiling)
 
 
@@ -189,8 +194,7 @@ def train_deep(data, name, seed, *, run_dir, params=None, resume=True, verbose="
         history.insert(0, "model", name)
         prep = bundle.preprocessing_record(enc, model=name, seed=seed, fingerprint=fp,
                                            params=settings, rc_average=recipe["rc_augment"],
-                                           train_lengths=[len(data["seqs"][i])
-                                                          for i in idx["train"]])
+                                           train_lengths=data["lengths"][idx["train"]])
         prep.update(train_seconds=seconds, best_epoch=history.attrs.get("best_epoch"))
         bundle.save_bundle(model, out, prep)
         rf.write_csv(out / "history.csv", history, index=False)
@@ -235,8 +239,7 @@ def train_baselines(data, names=kmer_baselines.BASELINES, *, run_dir,
             seconds = round(time.perf_counter() - t0, 1)
             extra = {k: data["encoding"][k] for k in ("targets", "target_transform", "rna")}
             extra.update(format=bundle.MODEL_FORMAT,
-                         train_lengths=bundle.training_lengths(
-                             np.fromiter(map(len, seqs_tr), np.int64, len(tr))),
+                         train_lengths=bundle.training_lengths(data["lengths"][tr]),
                          settings=settings, training_fingerprint=fp, train_seconds=seconds,
                          seed=int(seed), target_inverse=transforms.has_inverse(
                              data["encoding"]["target_transform"]))
