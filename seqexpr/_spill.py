@@ -9,20 +9,39 @@ O(chunk + part_size). With one part (small inputs) the pairs stay in memory.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Spill", "n_parts_for", "PART_SIZE"]
+__all__ = ["Spill", "n_parts_for", "check_room", "PART_SIZE", "DISK_SHARE"]
 
 PART_SIZE = 2**21  # pairs grouped at a time: 16 MB of uint64 keys
+DISK_SHARE = 0.9  # the most of the temporary folder's free space a spill may plan to use
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing spreads 2-bit k-mer codes evenly
 
 
 def n_parts_for(total: int, part_size: int = PART_SIZE) -> int:
     """Parts needed so that ``total`` pairs come to about ``part_size`` a part."""
     return max(1, -(-int(total) // max(int(part_size), 1)))
+
+
+def check_room(n_bytes: int, what: str) -> None:
+    """Refuse, before any work, to write ``n_bytes`` of temporary files (``what`` needs them)
+    when they would take more than ``DISK_SHARE`` of the temporary folder's free space.
+
+    The folder is Python's (``TMPDIR``, else ``/tmp``); where it is in memory (tmpfs), its
+    free space is memory, and so is what the spill takes.
+    """
+    folder = tempfile.gettempdir()
+    free = shutil.disk_usage(folder).free
+    if n_bytes > DISK_SHARE * free:
+        raise OSError(
+            f"{what} needs about {n_bytes / 1e9:.1f} GB of temporary files in {folder}, more "
+            f"than {DISK_SHARE:.0%} of the {free / 1e9:.1f} GB free there. Point TMPDIR at a "
+            f"folder with more room (e.g. TMPDIR=/path/with/space python -m seqexpr run …) "
+            f"or free disk space.")
 
 
 class Spill:
@@ -35,10 +54,18 @@ class Spill:
         pairs of one key land in one part, in the order they were added.
     dtypes : sequence of numpy dtypes
         Dtypes of the extra columns that travel with each key (e.g. the row index).
+    pairs : int, optional
+        The most pairs that will be added; with more than one part, their files are checked
+        against the temporary folder's free space first (:func:`check_room`), together with
+        ``extra_bytes`` more that the caller writes there, under the name ``what``.
     """
 
-    def __init__(self, n_parts: int, dtypes=()):
+    def __init__(self, n_parts: int, dtypes=(), *, pairs=None, extra_bytes=0,
+                 what="the k-mer index"):
         self.n_parts, self.dtypes = int(n_parts), [np.dtype(d) for d in dtypes]
+        if self.n_parts > 1 and pairs is not None:
+            width = 8 + sum(d.itemsize for d in self.dtypes)
+            check_room(int(pairs) * width + int(extra_bytes), what)
         self._tmp = tempfile.TemporaryDirectory(prefix="seqexpr-spill-") \
             if self.n_parts > 1 else None
         self._memory = [[] for _ in range(1 + len(self.dtypes))]

@@ -115,7 +115,8 @@ def relatives(seqs, *, k: int = 20, max_fraction: float = 0.05, chunk: int = 409
     n_parts = n_parts_for(lengths.sum(), part_size)
     rows = _chunk_rows(chunk, lengths)
     links, ignored = [], 0
-    with Spill(n_parts, [np.int64]) as spill:
+    with Spill(n_parts, [np.int64], pairs=lengths.sum(),
+               what="the search for relatives (shared k-mers)") as spill:
         for lo in tqdm(range(0, n, rows), desc="hashing k-mers", disable=n <= 25 * rows):
             row, code, _ = window_codes(seqs[lo : lo + rows], k, canonical=True)
             spill.add(code.view(np.uint64), row + lo)

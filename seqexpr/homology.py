@@ -25,7 +25,7 @@ from scipy.sparse.csgraph import connected_components
 
 from tqdm import tqdm
 
-from seqexpr._spill import PART_SIZE, Spill, n_parts_for
+from seqexpr._spill import PART_SIZE, Spill, check_room, n_parts_for
 from seqexpr.encode import encode_codes
 
 MIN_KMER_LIMIT = 5  # a k-mer shared by this many sequences is always informative
@@ -84,9 +84,12 @@ def kmer_index(seqs: Sequence[str], *, k: int = 20, max_kmer_fraction: float = 0
     rows = min(chunk, max(1, 2**20 // max(int(lengths.max(initial=0)), 1)))
     n_usable, n_dropped = np.zeros(n, np.int64), np.zeros(n, np.int64)
     kept_values, kept_rows, with_common, n_common = [], [], 0, 0
+    n_parts = n_parts_for(lengths.sum(), part_size)
+    if n_parts > 1:  # the spill (8 bytes a k-mer) and the cached hashes (8 more)
+        check_room(16 * int(lengths.sum()), "the homology split's k-mer index")
     with tempfile.TemporaryFile() as cache:  # the hashes, not to hash twice
-        common, candidates = _kmer_counts(seqs, k, repeat_fraction, rows, limit,
-                                          n_parts_for(lengths.sum(), part_size), cache)
+        common, candidates = _kmer_counts(seqs, k, repeat_fraction, rows, limit, n_parts,
+                                          cache)
         cache.seek(0)
         # pass 2: drop common k-mers and their neighbours, keep pairs of the candidates
         for lo in range(0, n, rows):

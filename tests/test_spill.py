@@ -24,3 +24,33 @@ def test_parts_hold_whole_keys_in_order(n_parts):
 
 def test_parts_for_a_total():
     assert n_parts_for(0, 10) == 1 and n_parts_for(10, 10) == 1 and n_parts_for(11, 10) == 2
+
+
+def _free_space(monkeypatch, tmp_path, free):
+    """The temporary folder is ``tmp_path`` with ``free`` bytes free."""
+    import shutil
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**12, 0, free))
+
+
+def test_a_spill_too_big_for_the_temporary_folder_is_refused_before_writing(monkeypatch, tmp_path):
+    _free_space(monkeypatch, tmp_path, free=10**6)
+    with pytest.raises(OSError, match=r"needs about 0\.0 GB of temporary files in .*TMPDIR"):
+        Spill(2, [np.int64], pairs=10**5, what="the test")  # 1.6 MB of pairs
+    assert list(tmp_path.iterdir()) == []
+    with Spill(2, [np.int64], pairs=10**4):  # 160 kB fits
+        pass
+    with Spill(1, [np.int64], pairs=10**9):  # one part stays in memory: no files, no check
+        pass
+
+
+def test_the_homology_index_checks_the_temporary_folder_first(monkeypatch, tmp_path):
+    from seqexpr import homology
+
+    _free_space(monkeypatch, tmp_path, free=10**4)
+    seqs = ["".join(np.random.default_rng(i).choice(list("ACGT"), 60)) for i in range(50)]
+    with pytest.raises(OSError, match="the homology split's k-mer index needs"):
+        homology.kmer_index(seqs, k=8, part_size=500)
+    homology.kmer_index(seqs, k=8)  # one part: nothing spilled, nothing checked
