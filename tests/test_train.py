@@ -151,6 +151,19 @@ def test_base_codes_give_back_the_float_one_hot_of_mapped_rows(tmp_path):
     assert batches.base_codes(onehot, [0], None).tolist() == [[0, 1, 2, 3, 4, 4]]
 
 
+def test_training_codes_are_shared_with_tensorflow_not_copied():
+    tf = pytest.importorskip("tensorflow")
+    codes = batches.aligned_empty((4, 6))
+    codes[:] = 1
+    tensor = batches.shared_tensor(codes)
+    codes[2, 3] = 5  # the tensor reads the array's own memory
+    assert tensor.dtype == tf.uint8 and int(tensor[2, 3]) == 5
+    assert tf.gather(tensor, [2]).numpy().tolist() == [[1, 1, 1, 5, 1, 1]]
+    odd = batches.aligned_empty((25,))[1:]  # misaligned: copied (TensorFlow would abort)
+    odd[:] = np.arange(24)
+    assert batches.shared_tensor(odd).numpy().tolist() == list(range(24))
+
+
 def test_same_seed_trains_the_same_model_tracing_each_step_once(toy, monkeypatch):
     tf = pytest.importorskip("tensorflow")
     traces = []  # the Python body of a tf.function runs once per trace
