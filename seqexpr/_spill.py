@@ -27,6 +27,14 @@ def n_parts_for(total: int, part_size: int = PART_SIZE) -> int:
     return max(1, -(-int(total) // max(int(part_size), 1)))
 
 
+def _size(n_bytes: float) -> str:
+    """``n_bytes`` in GB, MB or kB (a nearly full disk must not read "0.0 GB")."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.1f} {unit}"
+    return f"{n_bytes / 1e3:.0f} kB"
+
+
 def check_room(n_bytes: int, what: str) -> None:
     """Refuse, before any work, to write ``n_bytes`` of temporary files (``what`` needs them)
     when they would take more than ``DISK_SHARE`` of the temporary folder's free space.
@@ -38,10 +46,10 @@ def check_room(n_bytes: int, what: str) -> None:
     free = shutil.disk_usage(folder).free
     if n_bytes > DISK_SHARE * free:
         raise OSError(
-            f"{what} needs about {n_bytes / 1e9:.1f} GB of temporary files in {folder}, more "
-            f"than {DISK_SHARE:.0%} of the {free / 1e9:.1f} GB free there. Point TMPDIR at a "
-            f"folder with more room (e.g. TMPDIR=/path/with/space python -m seqexpr run …) "
-            f"or free disk space.")
+            f"{what} needs about {_size(n_bytes)} of temporary files in {folder}, more than "
+            f"{DISK_SHARE:.0%} of the {_size(free)} free there. Point TMPDIR at a folder with "
+            f"more room (e.g. TMPDIR=/path/with/space python -m seqexpr run …) or free disk "
+            f"space.")
 
 
 class Spill:
@@ -56,16 +64,14 @@ class Spill:
         Dtypes of the extra columns that travel with each key (e.g. the row index).
     pairs : int, optional
         The most pairs that will be added; with more than one part, their files are checked
-        against the temporary folder's free space first (:func:`check_room`), together with
-        ``extra_bytes`` more that the caller writes there, under the name ``what``.
+        against the temporary folder's free space first (:func:`check_room`), naming ``what``
+        needs them.
     """
 
-    def __init__(self, n_parts: int, dtypes=(), *, pairs=None, extra_bytes=0,
-                 what="the k-mer index"):
+    def __init__(self, n_parts: int, dtypes=(), *, pairs=None, what="the k-mer index"):
         self.n_parts, self.dtypes = int(n_parts), [np.dtype(d) for d in dtypes]
         if self.n_parts > 1 and pairs is not None:
-            width = 8 + sum(d.itemsize for d in self.dtypes)
-            check_room(int(pairs) * width + int(extra_bytes), what)
+            check_room(int(pairs) * (8 + sum(d.itemsize for d in self.dtypes)), what)
         self._tmp = tempfile.TemporaryDirectory(prefix="seqexpr-spill-") \
             if self.n_parts > 1 else None
         self._memory = [[] for _ in range(1 + len(self.dtypes))]

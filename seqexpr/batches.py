@@ -146,13 +146,18 @@ def aligned_empty(shape, dtype=np.uint8) -> np.ndarray:
 def shared_tensor(array: np.ndarray):
     """A TensorFlow tensor over ``array``'s own memory (DLPack: no copy; the tensor keeps the
     array alive). ``tf.constant`` copies, so the array and the tensor would both be held while
-    the tensor is made: 160 + 160 MB for a million training rows of 200 nt. ``array`` must be
-    C-contiguous and ``TF_ALIGN``-aligned (:func:`aligned_empty`); TensorFlow aborts the
-    process on a misaligned buffer, so anything else is copied by ``tf.constant``."""
+    the tensor is made (it copies even an aligned array): 160 + 160 MB for a million training
+    rows of 200 nt. ``array`` must be a writeable, C-contiguous, ``TF_ALIGN``-aligned array
+    (:func:`aligned_empty`); TensorFlow aborts the process on a misaligned buffer, so
+    anything else, or anything DLPack refuses, is copied by ``tf.constant``."""
     import tensorflow as tf
 
-    if array.size and array.flags.c_contiguous and array.ctypes.data % TF_ALIGN == 0:
-        return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
+    if (array.size and array.flags.c_contiguous and array.flags.writeable
+            and array.ctypes.data % TF_ALIGN == 0):
+        try:
+            return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
+        except (BufferError, TypeError, tf.errors.InvalidArgumentError):
+            pass
     return tf.constant(array)
 
 

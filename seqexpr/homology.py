@@ -85,8 +85,9 @@ def kmer_index(seqs: Sequence[str], *, k: int = 20, max_kmer_fraction: float = 0
     n_usable, n_dropped = np.zeros(n, np.int64), np.zeros(n, np.int64)
     kept_values, kept_rows, with_common, n_common = [], [], 0, 0
     n_parts = n_parts_for(lengths.sum(), part_size)
-    if n_parts > 1:  # the spill (8 bytes a k-mer) and the cached hashes (8 more)
-        check_room(16 * int(lengths.sum()), "the homology split's k-mer index")
+    if n_parts > 1:  # the spill (at most 8 bytes a k-mer) and the cached hashes
+        check_room(8 * int(lengths.sum()) + _cache_bytes(lengths, rows, k),
+                   "the homology split's k-mer index")
     with tempfile.TemporaryFile() as cache:  # the hashes, not to hash twice
         common, candidates = _kmer_counts(seqs, k, repeat_fraction, rows, limit, n_parts,
                                           cache)
@@ -123,6 +124,16 @@ def kmer_index(seqs: Sequence[str], *, k: int = 20, max_kmer_fraction: float = 0
         "median_common_fraction": float(np.median(shared_fraction[n_usable > 0]))
         if (n_usable > 0).any() else 0.0,
     }
+
+
+def _cache_bytes(lengths: np.ndarray, rows: int, k: int) -> int:
+    """Bytes of the hash cache: each chunk of ``rows`` sequences is saved as a grid as wide as
+    its longest sequence's k-mers (8 bytes each), so one long sequence widens its chunk."""
+    if not len(lengths):
+        return 0
+    starts = np.arange(0, len(lengths), rows)
+    widths = np.maximum(np.maximum.reduceat(lengths, starts) - k + 1, 0)
+    return 8 * int(np.sum(np.diff(np.r_[starts, len(lengths)]) * widths))
 
 
 def _kmer_counts(seqs: list[str], k: int, repeat_fraction: float | None, rows: int,

@@ -37,6 +37,9 @@ def test_model_stage_writes_the_contract(toy_run):
     for name in ("cnn@0", "cnn@1", "ridge_kmer"):
         assert (toy_run / "models" / name / "preprocessing.json").exists()
     assert not (toy_run / "models" / "cnn@0" / "checkpoint").exists()
+    assert data["lengths"].tolist() == [len(s) for s in data["seqs"]]
+    prep = json.loads((toy_run / "models" / "cnn@0" / "preprocessing.json").read_text())
+    assert prep["train_lengths"] == bundle.training_lengths(data["lengths"][data["idx"]["train"]])
     # a saved baseline folder is a bundle too
     b = bundle.load_bundle(toy_run / "models" / "ridge_kmer")
     np.testing.assert_allclose(b.predict_sequences(data["seqs"][:5])[:, 0],

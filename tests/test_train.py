@@ -151,17 +151,33 @@ def test_base_codes_give_back_the_float_one_hot_of_mapped_rows(tmp_path):
     assert batches.base_codes(onehot, [0], None).tolist() == [[0, 1, 2, 3, 4, 4]]
 
 
-def test_training_codes_are_shared_with_tensorflow_not_copied():
+def test_training_codes_are_shared_with_tensorflow_not_copied(monkeypatch):
     tf = pytest.importorskip("tensorflow")
+    import gc
+
     codes = batches.aligned_empty((4, 6))
     codes[:] = 1
     tensor = batches.shared_tensor(codes)
     codes[2, 3] = 5  # the tensor reads the array's own memory
     assert tensor.dtype == tf.uint8 and int(tensor[2, 3]) == 5
+    del codes
+    gc.collect()  # the tensor keeps that memory alive
     assert tf.gather(tensor, [2]).numpy().tolist() == [[1, 1, 1, 5, 1, 1]]
     odd = batches.aligned_empty((25,))[1:]  # misaligned: copied (TensorFlow would abort)
     odd[:] = np.arange(24)
     assert batches.shared_tensor(odd).numpy().tolist() == list(range(24))
+    frozen = batches.aligned_empty((3,))
+    frozen[:] = 2
+    frozen.flags.writeable = False  # DLPack refuses read-only arrays: copied
+    assert batches.shared_tensor(frozen).numpy().tolist() == [2, 2, 2]
+    # the training pipeline hands its codes over this way
+    handed, share = [], batches.shared_tensor
+    monkeypatch.setattr(batches, "shared_tensor", lambda a: handed.append(a) or share(a))
+    x = np.eye(4, dtype=np.uint8)[np.random.default_rng(0).integers(0, 4, (10, 8))]
+    batches.tf_batches(x, np.zeros((10, 1), np.float32), np.arange(10), batch_size=4, seed=0,
+                       first_epoch=0, epochs=1, rc_augment=False, shift=0, unknown=0.0,
+                       mask=None)
+    assert [a.shape for a in handed] == [(10, 8)] and handed[0].ctypes.data % 64 == 0
 
 
 def test_same_seed_trains_the_same_model_tracing_each_step_once(toy, monkeypatch):
