@@ -12,8 +12,6 @@ from contextlib import ExitStack
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from seqexpr import encode, splits, transforms
 from seqexpr import runfolder as rf
@@ -49,7 +47,7 @@ def run(run_dir, *, seed, length, pad, trim, flank_left, flank_right, unknown,
     """
     rf.record_stage(run_dir, NAME, parameters=dict(locals()))
     rf.require(run_dir, rf.SEQUENCES, rf.LOAD_INFO, stage="01_load")
-    table, seqs = read_sequences(run_dir)
+    table, seqs = rf.read_sequences(run_dir)
     load_info = rf.read_json(rf.run_path(run_dir, rf.LOAD_INFO))
     explore_path = rf.run_path(run_dir, rf.EXPLORE_INFO)
     explore_info = rf.read_json(explore_path) if explore_path.exists() else None
@@ -88,20 +86,6 @@ def run(run_dir, *, seed, length, pad, trim, flank_left, flank_right, unknown,
     return dict(table=table, explore_found=explore_info is not None, summary=summary,
                 shape=(len(seqs), L, 4), targets=names, y=y, spec=spec, transform=shown,
                 method=method, column=column, split=split_df, report=report)
-
-
-def read_sequences(run_dir, *, batch: int = 8192) -> tuple[pd.DataFrame, list[str]]:
-    """``sequences.parquet`` as a table without its sequence column, and the sequences as one
-    list of str, read ``batch`` rows at a time: no second full copy of them is ever held."""
-    path = rf.run_path(run_dir, rf.SEQUENCES)
-    seqs: list[str] = []
-    with pq.ParquetFile(path) as parquet:
-        table = pd.read_parquet(path, columns=[c for c in parquet.schema_arrow.names
-                                               if c != "sequence"])
-        for part in parquet.iter_batches(batch_size=batch, columns=["sequence"]):
-            seqs.extend(part.column(0).to_pylist())
-    pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
-    return table, seqs
 
 
 def write_encoded(run_dir, seqs, *, length: int, chunk: int | None = None,

@@ -94,7 +94,9 @@ def load_inputs(run_dir):
     rf.require(run_dir, rf.ONEHOT, rf.MASK, rf.TARGETS, rf.ENCODING, rf.SPLITS, rf.SEQUENCES,
                stage="03_encode")
     d = Path(run_dir)
-    ids, seqs = _read_sequences(d / rf.SEQUENCES)
+    table, seqs = rf.read_sequences(d)
+    ids, lengths = table["id"].to_numpy(object), table["length"].to_numpy(np.int64)
+    del table
     splits = pd.read_csv(d / rf.SPLITS, dtype={"id": str})
     if not np.array_equal(splits["id"].to_numpy(object), ids):
         splits = splits.set_index("id").reindex(ids).reset_index()
@@ -113,27 +115,8 @@ def load_inputs(run_dir):
                 mask=np.load(d / rf.MASK, mmap_mode="r"),
                 targets=np.load(d / rf.TARGETS).astype(np.float32), encoding=encoding,
                 target_names=list(encoding["targets"]), ids=ids, seqs=seqs,
-                lengths=np.fromiter(map(len, seqs), np.int64, len(seqs)), split=split,
+                lengths=lengths, split=split,
                 idx=idx, noise_ceiling=ceiling)
-
-
-def _read_sequences(path, batch_rows=65536):
-    """Ids ``(n,) object`` (str) and the list of sequences of ``sequences.parquet``, read in
-    batches of rows: the strings, never a whole Arrow table or DataFrame beside them.
-
-    The ids are read first, the sequences after them: Python keeps small strings in shared
-    arenas, and sequences made between ids would pin the arenas the ids hold, so that
-    deleting the list (04 does, after the baselines) gave no memory back."""
-    import pyarrow.parquet as pq
-
-    ids, seqs = [], []
-    with pq.ParquetFile(path) as source:
-        for batch in source.iter_batches(batch_size=batch_rows, columns=["id"]):
-            ids.extend(map(str, batch.column("id").to_pylist()))
-        ids = np.array(ids, dtype=object)
-        for batch in source.iter_batches(batch_size=batch_rows, columns=["sequence"]):
-            seqs.extend(batch.column("sequence").to_pylist())
-    return ids, seqs
 
 
 def reusable(folder: Path, model_file: str, key: str, settings: dict, fp: str) -> dict | None:
