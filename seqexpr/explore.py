@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from seqexpr.baselines import sample_rows as sample_rows_or_all
 from seqexpr.composition import CHUNK_BASES, base_composition, gc_content, n_content, row_chunks
 from seqexpr.duplicates import common_flanks, exact_duplicates, near_duplicates, relatives
 from seqexpr.encode import IUPAC_BASES, reverse_complement_str
@@ -286,9 +287,8 @@ def sample_rows(n: int, max_rows: int | None, seed: int) -> np.ndarray | None:
 
     None when all rows are kept (``max_rows`` None or at least ``n``).
     """
-    if max_rows is None or n <= max_rows:
-        return None
-    return np.sort(np.random.default_rng(seed).choice(n, size=int(max_rows), replace=False))
+    rows = sample_rows_or_all(n, max_rows, seed)  # the baselines' sample, drawn the same way
+    return None if len(rows) == n else rows
 
 
 def sample_note(n_used: int, n_total: int, seed: int) -> str:
