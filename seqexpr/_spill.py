@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Spill", "n_parts_for", "check_room", "PART_SIZE", "DISK_SHARE"]
+__all__ = ["Spill", "n_parts_for", "chunk_rows", "check_room", "PART_SIZE", "DISK_SHARE"]
 
 PART_SIZE = 2**21  # pairs grouped at a time: 16 MB of uint64 keys
 DISK_SHARE = 0.9  # the most of the temporary folder's free space a spill may plan to use
@@ -25,6 +25,11 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing spreads 2-bit k-mer
 def n_parts_for(total: int, part_size: int = PART_SIZE) -> int:
     """Parts needed so that ``total`` pairs come to about ``part_size`` a part."""
     return max(1, -(-int(total) // max(int(part_size), 1)))
+
+
+def chunk_rows(chunk: int, lengths: np.ndarray) -> int:
+    """Sequences hashed at a time: at most ``chunk``, and about 1 M nt for long sequences."""
+    return min(chunk, max(1, 2**20 // max(int(lengths.max(initial=0)), 1)))
 
 
 def _size(n_bytes: float) -> str:

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from tqdm import tqdm
 
-from seqexpr._spill import PART_SIZE, Spill, n_parts_for
+from seqexpr._spill import PART_SIZE, Spill, chunk_rows, n_parts_for
 from seqexpr.encode import reverse_complement_str
 from seqexpr.kmers import padded_codes, window_codes
 
@@ -113,7 +113,7 @@ def relatives(seqs, *, k: int = 20, max_fraction: float = 0.05, chunk: int = 409
     cap = max(2, int(max_fraction * n))
     lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=n)
     n_parts = n_parts_for(lengths.sum(), part_size)
-    rows = _chunk_rows(chunk, lengths)
+    rows = chunk_rows(chunk, lengths)
     links, ignored = [], 0
     with Spill(n_parts, [np.int64], pairs=lengths.sum(),
                what="the search for relatives (shared k-mers)") as spill:
@@ -149,11 +149,6 @@ def _links(code: np.ndarray, row: np.ndarray, cap: int) -> tuple[np.ndarray, np.
     link = (grp_size >= 2) & (grp_size <= cap)
     a = np.flatnonzero(link & np.r_[code[1:] == code[:-1], False])  # chain to the next holder
     return row[a], row[a + 1], int((size > cap).sum())
-
-
-def _chunk_rows(chunk: int, lengths: np.ndarray) -> int:
-    """Sequences per chunk: at most ``chunk``, and about 1 M nt for long sequences."""
-    return min(chunk, max(1, 2**20 // max(int(lengths.max(initial=0)), 1)))
 
 
 def _components(n: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, int, int]:

@@ -25,7 +25,7 @@ from scipy.sparse.csgraph import connected_components
 
 from tqdm import tqdm
 
-from seqexpr._spill import PART_SIZE, Spill, check_room, n_parts_for
+from seqexpr._spill import PART_SIZE, Spill, check_room, chunk_rows, n_parts_for
 from seqexpr.encode import encode_codes
 
 MIN_KMER_LIMIT = 5  # a k-mer shared by this many sequences is always informative
@@ -81,7 +81,7 @@ def kmer_index(seqs: Sequence[str], *, k: int = 20, max_kmer_fraction: float = 0
     n = len(seqs)
     limit = max(MIN_KMER_LIMIT, int(np.floor(max_kmer_fraction * n)))
     lengths = np.fromiter((len(s) for s in seqs), np.int64, count=n)
-    rows = min(chunk, max(1, 2**20 // max(int(lengths.max(initial=0)), 1)))
+    rows = chunk_rows(chunk, lengths)
     n_usable, n_dropped = np.zeros(n, np.int64), np.zeros(n, np.int64)
     kept_values, kept_rows, with_common, n_common = [], [], 0, 0
     n_parts = n_parts_for(lengths.sum(), part_size)
