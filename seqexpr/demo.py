@@ -278,6 +278,7 @@ def make_demo(n: int = DEMO_N, length: int = DEMO_LENGTH, seed: int = 0, *,
               sel["start"].to_numpy()[:, None] + np.arange(spec["width"])] = inst
 
     seqs = code_strings(codes)
+    del codes  # 1 byte a base: the strings say the same from here on
     digits = max(5, len(str(n - 1)))
     ids = [f"demo{i:0{digits}d}" for i in range(n)]
     truth = dict(
@@ -297,6 +298,7 @@ def make_demo(n: int = DEMO_N, length: int = DEMO_LENGTH, seed: int = 0, *,
     frame = pd.DataFrame({"id": ids, "sequence": seqs, "expression": expression,
                           "expression_rep1": rep[:, 0], "expression_rep2": rep[:, 1],
                           "signal": signal, "gc": gc})
+    del seqs  # the frame holds its own copy (Arrow strings)
 
     # a counted site is "planted" when it overlaps a planted site of its motif (a match can
     # shift by a base or two when the flanking background extends it)
