@@ -26,6 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from seqexpr.jsonio import atomic, write_json
+from seqexpr.kmers import sample_rows
 
 BASELINES = ("ridge_kmer", "gbm_kmer")
 DEFAULT_KS = (1, 2, 3, 4, 5, 6)
@@ -111,14 +112,6 @@ class KmerModel:
 def _dna(seqs):
     """Upper case, ``U`` read as ``T``: the strings ``kmer_features`` counts."""
     return [s.upper().replace("U", "T") for s in seqs]
-
-
-def sample_rows(n, max_rows=None, seed=0):
-    """Rows to fit on: all ``n`` in order when ``max_rows`` is None or ``n <= max_rows``,
-    else a seeded random ``max_rows`` of them, sorted; ``(m,) int64``."""
-    if max_rows is None or n <= max_rows:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, size=int(max_rows), replace=False))
 
 
 def _rows_record(rows, n, seed, used=None):

@@ -18,11 +18,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from seqexpr.baselines import sample_rows as sample_rows_or_all
 from seqexpr.composition import CHUNK_BASES, base_composition, gc_content, n_content, row_chunks
 from seqexpr.duplicates import common_flanks, exact_duplicates, near_duplicates, relatives
 from seqexpr.encode import IUPAC_BASES, reverse_complement_str
-from seqexpr.kmers import kmer_counts
+from seqexpr.kmers import kmer_counts, sample_rows as sample_rows_or_all
 from seqexpr.transforms import modelled_scale, suggest_transform
 
 __all__ = [
@@ -287,7 +286,7 @@ def sample_rows(n: int, max_rows: int | None, seed: int) -> np.ndarray | None:
 
     None when all rows are kept (``max_rows`` None or at least ``n``).
     """
-    rows = sample_rows_or_all(n, max_rows, seed)  # the baselines' sample, drawn the same way
+    rows = sample_rows_or_all(n, max_rows, seed)  # drawn as the baselines' sample
     return None if len(rows) == n else rows
 
 

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from seqexpr.encode import BASE_CODE
 
 __all__ = ["kmer_counts", "kmer_features", "kmer_feature_chunks", "kmer_feature_names",
-           "kmer_names", "window_codes", "flat_codes", "padded_codes", "MAX_K"]
+           "kmer_names", "window_codes", "flat_codes", "padded_codes", "sample_rows", "MAX_K"]
 
 MAX_K = 12  # 4**12 = 16.8 M columns; beyond that a dense column space stops making sense
 _INVALID = np.uint8(4)  # encode.BASE_CODE's code for anything that is not A/C/G/T(U)
@@ -289,3 +289,12 @@ def kmer_feature_chunks(
     for start in range(0, len(seqs), chunk_size):
         block = seqs[start:start + chunk_size]
         yield start, kmer_features(block, ks, gapped=gapped, canonical=canonical)[0]
+
+
+def sample_rows(n, max_rows=None, seed=0):
+    """Rows to count k-mers on: all ``n`` in order when ``max_rows`` is None or
+    ``n <= max_rows``, else a seeded random ``max_rows`` of them, sorted; ``(m,) int64``.
+    The one sampler of 02's k-mer tests and 04's k-mer baselines."""
+    if max_rows is None or n <= max_rows:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=int(max_rows), replace=False))
