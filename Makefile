@@ -47,7 +47,7 @@ lab: $(STAMP)  ## Open JupyterLab on lab/: your own copies of the notebooks (git
 bench: $(STAMP)  ## Print the speed and memory figures (bench_encode, bench_train)
 	@for b in benchmarks/bench_encode.py benchmarks/bench_train.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-scale: $(STAMP)  ## Seconds and peak memory per stage at 100k, 300k and 1M sequences (about 2 h on 2 cores)
+scale: $(STAMP)  ## Seconds and peak memory per stage at 100k, 300k and 1M sequences (about an hour on 2 cores)
 	$(PY) benchmarks/bench_scale.py
 
 accuracy: $(STAMP)  ## Run the accuracy panel: deep ensemble vs k-mer baselines on 9 datasets

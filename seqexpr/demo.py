@@ -298,7 +298,7 @@ def make_demo(n: int = DEMO_N, length: int = DEMO_LENGTH, seed: int = 0, *,
     frame = pd.DataFrame({"id": ids, "sequence": seqs, "expression": expression,
                           "expression_rep1": rep[:, 0], "expression_rep2": rep[:, 1],
                           "signal": signal, "gc": gc})
-    del seqs  # the frame holds its own copy (Arrow strings)
+    del seqs  # on pandas 3 the frame holds its own copy (Arrow strings)
 
     # a counted site is "planted" when it overlaps a planted site of its motif (a match can
     # shift by a base or two when the flanking background extends it)

@@ -106,9 +106,10 @@ def require(run_dir: str | os.PathLike, *names: str, stage: str = "an earlier no
         )
 
 
-def read_sequences(run_dir: str | os.PathLike, *, batch: int = 8192):
-    """``sequences.parquet`` as a DataFrame without its sequence column, and the sequences as
-    one list of str, read ``batch`` rows at a time: no second full copy of them is held.
+def read_sequences(run_dir: str | os.PathLike, *, columns=None, batch: int = 8192):
+    """``sequences.parquet`` as a DataFrame of its other ``columns`` (None: all but the
+    sequence), and the sequences as one list of str, read ``batch`` rows at a time: no second
+    full copy of them is held.
 
     The sequences are read last, after every other column, so that their strings sit together
     in memory: deleting the list then gives the memory back (04 does, after its baselines).
@@ -120,8 +121,9 @@ def read_sequences(run_dir: str | os.PathLike, *, batch: int = 8192):
     path = run_path(run_dir, SEQUENCES)
     seqs: list[str] = []
     with pq.ParquetFile(path) as parquet:
-        table = pd.read_parquet(path, columns=[c for c in parquet.schema_arrow.names
-                                               if c != "sequence"])
+        if columns is None:
+            columns = [c for c in parquet.schema_arrow.names if c != "sequence"]
+        table = pd.read_parquet(path, columns=list(columns))
         for part in parquet.iter_batches(batch_size=batch, columns=["sequence"]):
             seqs.extend(part.column(0).to_pylist())
     pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise

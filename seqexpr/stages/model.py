@@ -94,7 +94,7 @@ def load_inputs(run_dir):
     rf.require(run_dir, rf.ONEHOT, rf.MASK, rf.TARGETS, rf.ENCODING, rf.SPLITS, rf.SEQUENCES,
                stage="03_encode")
     d = Path(run_dir)
-    table, seqs = rf.read_sequences(d)
+    table, seqs = rf.read_sequences(d, columns=["id", "length"])
     ids, lengths = table["id"].to_numpy(object), table["length"].to_numpy(np.int64)
     del table
     splits = pd.read_csv(d / rf.SPLITS, dtype={"id": str})
