@@ -50,3 +50,25 @@ def test_a_bad_window_is_refused_before_the_split(loaded, monkeypatch):
         encode.run(**params.defaults("03_encode", run_dir=str(run), pad="middle"))
     with pytest.raises(ValueError, match="length=0"):
         encode.run(**params.defaults("03_encode", run_dir=str(run), length=0))
+
+
+def test_04_records_the_training_lengths_of_a_mixed_length_library(loaded):
+    """04 takes lengths from 01's column and frees the strings: the models' recorded
+    training-length range must still be that of their own training rows."""
+    from seqexpr import bundle
+    from seqexpr.stages import model
+
+    run, seqs = loaded
+    encode.run(**params.defaults("03_encode", run_dir=str(run), length=100, split_method="random"))
+    data = model.load_inputs(run)
+    assert data["lengths"].tolist() == [len(s) for s in seqs]
+    train = data["idx"]["train"]
+    want = bundle.training_lengths([len(seqs[i]) for i in train])
+    other = np.r_[data["idx"]["valid"], data["idx"]["test"]]
+    assert want != bundle.training_lengths([len(seqs[i]) for i in other])  # rows matter here
+    model.train_baselines(data, ("ridge_kmer",), run_dir=run, ks=(2,))
+    model.train_deep(data, "cnn", 0, run_dir=run, epochs=1, batch_size=64, min_steps=0,
+                     params=dict(filters=4, kernel_size=5, n_conv=1, dense=4), verbose=0)
+    for name in ("ridge_kmer", "cnn@0"):
+        saved = rf.read_json(run / rf.MODELS_DIR / name / "preprocessing.json")
+        assert saved["train_lengths"] == want, name
