@@ -76,10 +76,15 @@ class Spill:
     def __init__(self, n_parts: int, dtypes=(), *, pairs=None, what="the k-mer index"):
         self.n_parts, self.dtypes = int(n_parts), [np.dtype(d) for d in dtypes]
         if self.n_parts > 1 and pairs is not None:
-            check_room(int(pairs) * (8 + sum(d.itemsize for d in self.dtypes)), what)
+            check_room(self.file_bytes(pairs, self.dtypes), what)
         self._tmp = tempfile.TemporaryDirectory(prefix="seqexpr-spill-") \
             if self.n_parts > 1 else None
         self._memory = [[] for _ in range(1 + len(self.dtypes))]
+
+    @staticmethod
+    def file_bytes(pairs: int, dtypes=()) -> int:
+        """Bytes the part files take for ``pairs`` pairs with extra columns of ``dtypes``."""
+        return int(pairs) * (8 + sum(np.dtype(d).itemsize for d in dtypes))
 
     def __enter__(self) -> Spill:
         return self

@@ -85,8 +85,8 @@ def kmer_index(seqs: Sequence[str], *, k: int = 20, max_kmer_fraction: float = 0
     n_usable, n_dropped = np.zeros(n, np.int64), np.zeros(n, np.int64)
     kept_values, kept_rows, with_common, n_common = [], [], 0, 0
     n_parts = n_parts_for(lengths.sum(), part_size)
-    if n_parts > 1:  # the spill (at most 8 bytes a k-mer) and the cached hashes
-        check_room(8 * int(lengths.sum()) + _cache_bytes(lengths, rows, k),
+    if n_parts > 1:  # the spill (at most one key a k-mer) and the cached hashes
+        check_room(Spill.file_bytes(lengths.sum()) + _cache_bytes(lengths, rows, k),
                    "the homology split's k-mer index")
     with tempfile.TemporaryFile() as cache:  # the hashes, not to hash twice
         common, candidates = _kmer_counts(seqs, k, repeat_fraction, rows, limit, n_parts,
